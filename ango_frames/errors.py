@@ -1,0 +1,195 @@
+"""Errors raised by ango_frames, as one small tree.
+
+::
+
+    AngoError                      every error ango_frames raises on purpose
+    ├── ConfigError                bad arguments before any request (no api key, unknown region,
+    │                              plain http to a non-loopback host, naive datetimes, ...)
+    ├── ApiError                   the hub answered with an error: .status .message .method .path
+    │   ├── BadRequest             400
+    │   ├── AuthError              401, 403
+    │   ├── NotFound               404
+    │   ├── RateLimited            429 (.retry_after, seconds, when the hub sent it)
+    │   └── ServerError            5xx
+    ├── TransportError             no usable answer: connection refused or dropped, DNS, TLS
+    │   └── RequestTimeout         connect or read timeout
+    ├── ExportDownloadError        the export file could not be downloaded or is not a readable zip
+    ├── ExportFormatError          an export file that is not a valid export (.source, .position)
+    ├── PayloadError               rows that cannot become a valid import payload (.failure_cases)
+    └── ImportIncomplete           some chunks of an import were not acknowledged (.results)
+
+    AngoWarning                    base of the warnings ango_frames emits
+    └── UnknownKeysWarning         export keys the reader does not know (kept in `extra` columns)
+
+requests / urllib3 exceptions are translated in exactly one place (``ango_frames.transport``),
+always with ``raise ... from exc``. No error message ever contains the api key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "AngoError",
+    "AngoWarning",
+    "ApiError",
+    "AuthError",
+    "BadRequest",
+    "ConfigError",
+    "ExportDownloadError",
+    "ExportFormatError",
+    "ImportIncomplete",
+    "NotFound",
+    "PayloadError",
+    "RateLimited",
+    "RequestTimeout",
+    "ServerError",
+    "TransportError",
+    "UnknownKeysWarning",
+]
+
+
+class AngoError(Exception):
+    """Base class of every error ango_frames raises on purpose."""
+
+
+class ConfigError(AngoError, ValueError):
+    """Arguments that cannot work, found before any request is made."""
+
+
+class ApiError(AngoError):
+    """The hub answered with an error status.
+
+    Attributes
+    ----------
+    status : int
+        HTTP status code.
+    message : str
+        The ``message`` of the hub's ``{"status": "fail", "message": ...}`` body (or the start of
+        the body when it is not that envelope).
+    method, path : str
+        The request's method and URL path (no query string: it can hold filters, never the key).
+    """
+
+    def __init__(self, status: int, message: str, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        where = f" ({method} {path})" if method else ""
+        super().__init__(f"HTTP {status}{where}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.message, self.method, self.path))
+
+
+class BadRequest(ApiError):
+    """400: the hub refused the request's parameters or body."""
+
+
+class AuthError(ApiError):
+    """401 or 403: missing, wrong or insufficient api key."""
+
+
+class NotFound(ApiError):
+    """404: no such project, task or path."""
+
+
+class RateLimited(ApiError):
+    """429: too many requests; ``retry_after`` holds the hub's Retry-After in seconds, if any."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, message, method, path)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.message, self.method, self.path, self.retry_after))
+
+
+class ServerError(ApiError):
+    """5xx: the hub failed; retried by the client before this is raised."""
+
+
+class TransportError(AngoError):
+    """No usable HTTP answer: connection refused or dropped, DNS or TLS failure."""
+
+
+class RequestTimeout(TransportError):
+    """The connect or read timeout ran out."""
+
+
+class ExportDownloadError(AngoError):
+    """The export file could not be downloaded, or what arrived is not a readable zip."""
+
+
+class ExportFormatError(AngoError, ValueError):
+    """A file that is not a valid Ango export.
+
+    Attributes
+    ----------
+    source : str
+        The file (and zip member) being read.
+    position : str
+        Where in it: a line, a byte offset, or a record index.
+    """
+
+    def __init__(self, message: str, source: str = "", position: str = "") -> None:
+        self.source = source
+        self.position = position
+        parts = [p for p in (source, position) if p]
+        prefix = f"{': '.join(parts)}: " if parts else ""
+        super().__init__(f"{prefix}{message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0], self.source, self.position))
+
+
+class PayloadError(AngoError, ValueError):
+    """Rows that cannot become a valid import payload. Nothing has been sent.
+
+    Attributes
+    ----------
+    failure_cases : pandas.DataFrame
+        One row per problem, with columns ``row`` (the input frame's index label), ``column``,
+        ``reason`` (a short code such as ``missing_asset_key``) and ``value``.
+    """
+
+    def __init__(self, failure_cases: pd.DataFrame, message: str | None = None) -> None:
+        self.failure_cases = failure_cases
+        if message is None:
+            n = len(failure_cases)
+            rows = failure_cases["row"].nunique() if n else 0
+            head = failure_cases.head(10).to_string(index=False) if n else ""
+            more = f"\n... and {n - 10} more (see .failure_cases)" if n > 10 else ""
+            message = f"{n} problem(s) in {rows} row(s); nothing was sent:\n{head}{more}"
+        super().__init__(message)
+
+
+class ImportIncomplete(AngoError):
+    """Some chunks of an import were not acknowledged by the hub.
+
+    ``results`` is the per-asset result frame: which rows went (``sent``), which did not, and the
+    error each failed chunk got. Re-running with the same journal sends only what did not go.
+    """
+
+    def __init__(self, message: str, results: pd.DataFrame) -> None:
+        self.results = results
+        super().__init__(message)
+
+
+class AngoWarning(UserWarning):
+    """Base class of the warnings ango_frames emits."""
+
+
+class UnknownKeysWarning(AngoWarning):
+    """The export holds keys the reader does not know; they are kept in ``extra`` columns."""
