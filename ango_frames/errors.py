@@ -4,7 +4,8 @@
 
     AngoError                      every error ango_frames raises on purpose
     ├── ConfigError                bad arguments before any request (no api key, unknown region,
-    │                              plain http to a non-loopback host, naive datetimes, ...)
+    │   │                          plain http to a non-loopback host, naive datetimes, ...)
+    │   └── MissingColumnsError    a frame lacks the columns a function needs (.missing)
     ├── ApiError                   the hub answered with an error: .status .message .method .path
     │   ├── BadRequest             400
     │   ├── AuthError              401, 403
@@ -42,6 +43,7 @@ __all__ = [
     "ExportDownloadError",
     "ExportFormatError",
     "ImportIncomplete",
+    "MissingColumnsError",
     "NotFound",
     "PayloadError",
     "RateLimited",
@@ -58,6 +60,19 @@ class AngoError(Exception):
 
 class ConfigError(AngoError, ValueError):
     """Arguments that cannot work, found before any request is made."""
+
+
+class MissingColumnsError(ConfigError):
+    """A DataFrame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
+
+    def __init__(self, missing: list[str], needed_for: str, have: list[str] | None = None) -> None:
+        self.missing = list(missing)
+        self.needed_for = needed_for
+        have_txt = f"; the frame has {sorted(map(str, have))}" if have is not None else ""
+        super().__init__(f"{needed_for} needs column(s) {self.missing}{have_txt}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.missing, self.needed_for))
 
 
 class ApiError(AngoError):
