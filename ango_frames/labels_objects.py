@@ -279,7 +279,7 @@ class ObjectRows:
             {
                 "row": self.frame.index[pos],
                 "label": label_of_row[pos],
-                "object_id": self.ids[pos],
+                "object_id": pd.Series(self.ids[pos], dtype=object),
                 "score": score[pos],
             }
         )
@@ -291,7 +291,7 @@ class ObjectRows:
             {
                 "row": self.frame.index[pos],
                 "label": label_of_row[pos],
-                "track_id": self.track[pos],
-                "object_id": self.ids[pos],
+                "track_id": pd.Series(self.track[pos], dtype=object),
+                "object_id": pd.Series(self.ids[pos], dtype=object),
             }
         )
