@@ -67,7 +67,9 @@ def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
     n = len(frame)
     out = np.full(n, None, dtype=object)
     cols = BOX_FORMATS[box_format]
-    has_box = np.logical_and.reduce([_notna(frame, c) for c in cols]) if n else np.zeros(0, bool)
+    # any box-only column filled makes a box (so a missing height is reported, not a point)
+    hints = cols[2:] if box_format == "xywh" else cols
+    has_box = np.logical_or.reduce([_notna(frame, c) for c in hints]) if n else np.zeros(0, bool)
     has_xy = _notna(frame, "x") & _notna(frame, "y")
     # later assignments win: the most specific signal decides
     out[has_xy] = "point"
