@@ -19,7 +19,7 @@ def build_annotations(data: Any, ontology: Any = None, **options: Any) -> LabelB
     ``body`` is ``{task_id: {"answer": {...}}}``; ``keys`` are ``("taskId", task_id)``.
     Options are those of :func:`ango_frames.labels.build_labels` except ``status`` / ``assignee``.
     """
-    opts = {
+    opts: dict[str, Any] = {
         "box_format": "xywh",
         "normalized": False,
         "sizes": None,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.labels_keys import AssetKeys, first_present, id_column
+from ango_frames.labels_keys import AssetKeys, first_present, id_column, object_values
 from ango_frames.validate import Problems, raise_if
 
 __all__ = ["attachments_payload", "build_attachments"]
@@ -40,7 +40,7 @@ def build_attachments(
         urls = np.full(len(df), None, dtype=object)
     else:
         urls = id_column(df, url_col)
-        raw = df[url_col].to_numpy(dtype=object, na_value=None)
+        raw = object_values(df[url_col])
         not_text = np.array([v is not None and not isinstance(v, str) for v in raw], dtype=bool)
         problems.add(not_text, url_col, "wrong_type", raw)
         blank = np.array([v is None or not str(v).strip() for v in urls], dtype=bool)

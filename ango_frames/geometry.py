@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 
 from ango_frames.errors import ConfigError
+from ango_frames.labels_keys import object_values
 from ango_frames.validate import Problems, float_column
 
 __all__ = [
@@ -318,7 +319,7 @@ def _listy(
     if column not in frame.columns:
         problems.add(rows, column, "missing_column")
         return
-    raw = frame[column].to_numpy(dtype=object, na_value=None)
+    raw = object_values(frame[column])
     for pos in np.flatnonzero(rows).tolist():
         value = raw[pos]
         w, h = (width[pos], height[pos])
@@ -404,12 +405,12 @@ def _pdf(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[An
     problems.add(ok & ((page < 1) | (page != np.round(page))), "pdf_page", "wrong_type", page)
     ok = rows & ~problems.bad
     text = (
-        frame["pdf_text"].to_numpy(dtype=object, na_value=None)
+        object_values(frame["pdf_text"])
         if "pdf_text" in frame.columns
         else np.full(len(frame), None, dtype=object)
     )
     for pos in np.flatnonzero(ok).tolist():
-        value = {
+        value: dict[str, Any] = {
             "x1": float(x1[pos]),
             "y1": float(y1[pos]),
             "x2": float(x2[pos]),
@@ -427,9 +428,7 @@ def _passthrough(
     frame: pd.DataFrame, tool: str, rows: np.ndarray, problems: Problems, out: list[Any]
 ) -> None:
     """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in ``extra``."""
-    extra = (
-        frame["extra"].to_numpy(dtype=object, na_value=None) if "extra" in frame.columns else None
-    )
+    extra = object_values(frame["extra"]) if "extra" in frame.columns else None
     for pos in np.flatnonzero(rows).tolist():
         try:
             kept = orjson.loads(extra[pos]) if extra is not None and extra[pos] else {}

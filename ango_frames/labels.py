@@ -246,7 +246,10 @@ def _build(
         if entry.object_id is None and not entry.bad:
             global_cls.setdefault(entry.code, []).append(entry.body)
     rejected_codes = _rejected_codes(rows.codes, op, codes, slot_c, cp, slot_r, rp, n_assets)
-    labels, label_keys, row_index, label_of_code = [], [], [], np.full(n_assets, -1)
+    labels: list[dict[str, Any]] = []
+    label_keys: list[tuple[str, str]] = []
+    row_index: list[np.ndarray] = []
+    label_of_code = np.full(n_assets, -1)
     index = np.asarray(objects.index)[sorted_pos]
     for code in range(n_assets):
         lo, hi = int(starts[code]), int(starts[code + 1])

@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ango_frames.labels_keys import as_bool, as_int, id_column
+from ango_frames.labels_keys import as_bool, as_int, id_column, object_values
 from ango_frames.ontology import ClassificationClass, Ontology
 from ango_frames.validate import Problems
 
@@ -110,7 +110,7 @@ def tidy_entries(
     cid, pid, oid = (id_column(frame, c) for c in ("classification_id", "parent_id", "object_id"))
     sid, title = id_column(frame, "schema_id"), id_column(frame, "title")
     answers = (
-        frame["answer"].to_numpy(dtype=object, na_value=None)
+        object_values(frame["answer"])
         if "answer" in frame.columns
         else np.full(n, None, dtype=object)
     )
@@ -233,9 +233,12 @@ def nested_from_columns(
         if column not in frame.columns:
             problems.add(active, column, "missing_column")
             continue
-        cells = frame[column].to_numpy(dtype=object, na_value=None)
+        cells = object_values(frame[column])
         for schema in pd.unique(schemas[active]):
             rows = active & (schemas == schema).to_numpy(dtype=bool)
+            cls: ClassificationClass | None
+            cid: str | None
+            why: str | None
             if onto is None:
                 cls, cid, why = None, name, None
             else:

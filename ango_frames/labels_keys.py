@@ -15,7 +15,17 @@ import pandas as pd
 
 from ango_frames.validate import Problems
 
-__all__ = ["KIND_FIELDS", "AssetKeys", "id_column"]
+__all__ = [
+    "KIND_FIELDS",
+    "AssetKeys",
+    "anything",
+    "as_bool",
+    "as_int",
+    "first_present",
+    "group_bounds",
+    "id_column",
+    "object_values",
+]
 
 #: Key kind letter -> the field name in the request body.
 KIND_FIELDS = {"a": "assetId", "e": "externalId", "t": "taskId"}
@@ -42,6 +52,16 @@ def id_column(frame: pd.DataFrame | None, column: str) -> np.ndarray:
     if empty.any():
         values = values.copy()
         values[empty] = None
+    return values
+
+
+def object_values(series: pd.Series) -> np.ndarray:
+    """A column as an object array with ``None`` for every missing value (NaN, NA, None)."""
+    values = series.to_numpy(dtype=object)
+    missing = series.isna().to_numpy(dtype=bool)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
     return values
 
 
@@ -152,7 +172,7 @@ def as_bool(frame: pd.DataFrame, column: str) -> np.ndarray | None:
     """A nullable bool column as an object array of True / False / None (``None`` if absent)."""
     if column not in frame.columns:
         return None
-    values = frame[column].to_numpy(dtype=object, na_value=None)
+    values = object_values(frame[column])
     out = np.full(len(values), None, dtype=object)
     for i, v in enumerate(values.tolist()):
         if v is not None and not (isinstance(v, float) and np.isnan(v)):

@@ -199,8 +199,8 @@ class ObjectRows:
         owned = [e for e in entries if e.object_id is not None]
         if not owned:
             return
-        exact: dict[tuple[int, str, int | None], int] = {}
-        first: dict[tuple[int, str], int] = {}
+        exact: dict[tuple[int, str | None, int | None], int] = {}
+        first: dict[tuple[int, str | None], int] = {}
         page = self.page
         for i, (c, o) in enumerate(zip(self.codes.tolist(), self.ids.tolist(), strict=True)):
             if c < 0 or o is None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.labels_keys import as_int, id_column
+from ango_frames.labels_keys import as_int, id_column, object_values
 from ango_frames.ontology import Ontology
 from ango_frames.validate import Problems
 
@@ -78,7 +78,7 @@ def build_relations(
     src, dst = id_column(frame, "from_object_id"), id_column(frame, "to_object_id")
     direction = id_column(frame, "direction")
     groups = (
-        frame["group_object_ids"].to_numpy(dtype=object, na_value=None)
+        object_values(frame["group_object_ids"])
         if "group_object_ids" in frame.columns
         else np.full(n, None, dtype=object)
     )

@@ -118,7 +118,11 @@ class Problems:
         """The failure cases: one row per problem, in input row order."""
         if not self._parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in _COLUMNS})
-        rows, cols, reasons, values, order = [], [], [], [], []
+        rows: list[Any] = []
+        cols: list[str] = []
+        reasons: list[str] = []
+        values: list[Any] = []
+        order: list[np.ndarray] = []
         for pos, column, reason, vals in self._parts:
             order.append(pos)
             rows.append(self.index[pos])
