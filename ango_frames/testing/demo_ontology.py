@@ -75,7 +75,9 @@ def build_ontology(rng: random.Random) -> dict[str, Any]:
         "priority": ["safety", "speed", "comfort"],
     }
     taxonomy = entry("tree-dropdown", "taxonomy", treeOptions=tree_options)
-    taxonomy["options"] = [{"value": p, "schemaId": t} for p, t in zip(paths, _keys(tree_options), strict=True)]
+    taxonomy["options"] = [
+        {"value": p, "schemaId": t} for p, t in zip(paths, _keys(tree_options), strict=True)
+    ]
     classifications = [
         entry("radio", "weather", values["weather"]),
         entry("checkbox", "visible", values["visible"]),
