@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import zipfile
 from typing import Any
@@ -304,7 +305,7 @@ def test_video_full_export_interpolates_between_key_frames(hub, http):
         pages = [t["page"] for t in frames]
         assert pages == sorted(pages) and frames[-1].get("interpolationStopped") is True
         kf = sorted((t for t in keys if t["objectId"] == track), key=lambda t: t["page"])
-        for a, b in zip(kf, kf[1:], strict=False):
+        for a, b in itertools.pairwise(kf):
             if a.get("interpolationStopped"):  # the object left: no frames until it returns
                 assert not any(a["page"] < p < b["page"] for p in pages)
                 continue
