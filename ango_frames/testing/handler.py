@@ -185,8 +185,13 @@ class HubHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "drop_after":
             self._drop()
             return
-        if fault is not None and fault.kind == "stall":
-            hub._sleep(float(fault.option("seconds")))
+        if (
+            fault is not None
+            and fault.kind == "stall"
+            and hub._sleep(float(fault.option("seconds")))
+        ):
+            self._drop()  # the hub is stopping
+            return
         self._send(status, payload)
 
     def _fault_before(self, fault: Fault) -> bool:

@@ -16,6 +16,7 @@ fault injection (``hub.faults``).
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -35,6 +36,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for a stalled request
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, fault tests) are normal; anything else is recorded."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, Exception) and not isinstance(exc, (ConnectionError, TimeoutError)):
+            self.hub.errors.append(exc)  # type: ignore[attr-defined]
 
 
 class LocalHub:
