@@ -46,6 +46,7 @@ _DATE_FIELDS = {"createdAt", "updatedAt", "completedAt"}
 _OPERATORS = {"$eq", "$ne", "$in", "$nin", "$regex", "$options", "$exists", *_RANGE_OPS}
 
 Predicate = Callable[[dict[str, Any]], bool]
+Test = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ExportQuery:
 def _json(name: str, text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadRequest(400, f"Invalid {name}: not valid JSON ({exc.msg}).") from None
 
 
@@ -174,71 +175,89 @@ def _comparable(a: Any, b: Any) -> bool:
     return (isinstance(a, numbers) and isinstance(b, numbers)) or type(a) is type(b)
 
 
-def _field_predicate(field: str, cond: Any, where: str) -> Callable[[Any], bool]:
+def _any(value: Any, test: Callable[[Any], bool]) -> bool:
+    return any(test(x) for x in _values(value))
+
+
+def _op_test(field: str, op: str, arg: Any, cond: dict[str, Any], here: str) -> Test:
+    """One operator of a field condition as a test of the field's value."""
+    if op in ("$eq", "$ne"):
+        target = _operand(field, arg, here)
+
+        def eq(v: Any) -> bool:
+            return _any(v, lambda x: x == target)
+
+        return eq if op == "$eq" else lambda v: not eq(v)
+    if op in ("$in", "$nin"):
+        if not isinstance(arg, list):
+            raise BadRequest(400, f"Invalid filters: {here} needs an array.")
+        targets = [_operand(field, a, here) for a in arg]
+
+        def isin(v: Any) -> bool:
+            return _any(v, lambda x: x in targets)
+
+        return isin if op == "$in" else lambda v: not isin(v)
+    if op in _RANGE_OPS:
+        bound, cmp = _operand(field, arg, here), _COMPARE[op]
+        return lambda v: _any(
+            v, lambda x: x is not None and _comparable(x, bound) and cmp(x, bound)
+        )
+    if op == "$regex":
+        flags = re.IGNORECASE if "i" in str(cond.get("$options", "")) else 0
+        try:
+            pattern = re.compile(str(arg), flags)
+        except re.error as exc:
+            raise BadRequest(
+                400, f"Invalid filters: bad regular expression at {here}: {exc}."
+            ) from None
+        return lambda v: _any(v, lambda x: isinstance(x, str) and pattern.search(x) is not None)
+    if op == "$exists":
+        want = bool(arg)
+        return lambda v: (v is not None) == want
+    return lambda v: True  # $options: read by $regex
+
+
+def _field_predicate(field: str, cond: Any, where: str) -> Test:
     if not (isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond)):
-        target = _operand(field, cond, where)
-        return lambda v: any(x == target for x in _values(v))
-    tests: list[Callable[[Any], bool]] = []
+        return _op_test(field, "$eq", cond, {}, where)
+    tests: list[Test] = []
     for op, arg in cond.items():
-        here = f"{where}.{op}"
         if op not in _OPERATORS:
             raise BadRequest(400, f"Invalid filters: unsupported operator {op} at {where}.")
-        if op in ("$eq", "$ne"):
-            target = _operand(field, arg, here)
-            hit = lambda v, t=target: any(x == t for x in _values(v))  # noqa: E731
-            tests.append(hit if op == "$eq" else (lambda v, h=hit: not h(v)))
-        elif op in ("$in", "$nin"):
-            if not isinstance(arg, list):
-                raise BadRequest(400, f"Invalid filters: {here} needs an array.")
-            targets = [_operand(field, a, here) for a in arg]
-            hit = lambda v, ts=targets: any(x == t for x in _values(v) for t in ts)  # noqa: E731
-            tests.append(hit if op == "$in" else (lambda v, h=hit: not h(v)))
-        elif op in _RANGE_OPS:
-            target = _operand(field, arg, here)
-            cmp = _COMPARE[op]
-            tests.append(
-                lambda v, t=target, c=cmp: any(
-                    _comparable(x, t) and c(x, t) for x in _values(v) if x is not None
-                )
-            )
-        elif op == "$regex":
-            flags = re.IGNORECASE if "i" in str(cond.get("$options", "")) else 0
-            try:
-                pattern = re.compile(str(arg), flags)
-            except re.error as exc:
-                raise BadRequest(
-                    400, f"Invalid filters: bad regular expression at {here}: {exc}."
-                ) from None
-            tests.append(
-                lambda v, p=pattern: any(isinstance(x, str) and p.search(x) for x in _values(v))
-            )
-        elif op == "$exists":
-            tests.append(lambda v, want=bool(arg): (v is not None) == want)
+        tests.append(_op_test(field, op, arg, cond, f"{where}.{op}"))
     return lambda v: all(test(v) for test in tests)
+
+
+def _logical(key: str, subs: list[Predicate]) -> Predicate:
+    if key == "$and":
+        return lambda d: all(p(d) for p in subs)
+    if key == "$or":
+        return lambda d: any(p(d) for p in subs)
+    return lambda d: not any(p(d) for p in subs)
+
+
+def _field(key: str, test: Test) -> Predicate:
+    return lambda d: test(d.get(key))
 
 
 def compile_filter(spec_: dict[str, Any], where: str = "filters") -> Predicate:
     """Turn a Mongo-style filter into a predicate over task documents (see ``FILTER_FIELDS``).
 
     Supports plain equality, ``$eq $ne $in $nin $regex ($options) $exists $gt $gte $lt $lte`` and
-    the logical ``$and $or $nor``. Everything else is a BadRequest, raised here, before any task
-    is looked at.
+    the logical ``$and $or $nor``; array fields match when any element does. Everything else is a
+    BadRequest, raised here, before any task is looked at.
     """
     parts: list[Predicate] = []
     for key, cond in spec_.items():
         here = f"{where}.{key}"
         if key in ("$and", "$or", "$nor"):
-            if not isinstance(cond, list) or not all(isinstance(c, dict) for c in cond) or not cond:
+            if not isinstance(cond, list) or not cond or not all(isinstance(c, dict) for c in cond):
                 raise BadRequest(
                     400, f"Invalid filters: {here} needs a non-empty array of objects."
                 )
-            subs = [compile_filter(c, f"{here}[{i}]") for i, c in enumerate(cond)]
-            if key == "$and":
-                parts.append(lambda d, s=subs: all(p(d) for p in s))
-            elif key == "$or":
-                parts.append(lambda d, s=subs: any(p(d) for p in s))
-            else:
-                parts.append(lambda d, s=subs: not any(p(d) for p in s))
+            parts.append(
+                _logical(key, [compile_filter(c, f"{here}[{i}]") for i, c in enumerate(cond)])
+            )
         elif key.startswith("$"):
             raise BadRequest(400, f"Invalid filters: unsupported operator {key} at {where}.")
         elif key not in FILTER_FIELDS:
@@ -247,6 +266,5 @@ def compile_filter(spec_: dict[str, Any], where: str = "filters") -> Predicate:
                 400, f"Invalid filters: unknown task field {key!r}; fields are {fields}."
             )
         else:
-            test = _field_predicate(key, cond, here)
-            parts.append(lambda d, k=key, t=test: t(d.get(k)))
+            parts.append(_field(key, _field_predicate(key, cond, here)))
     return lambda d: all(p(d) for p in parts)

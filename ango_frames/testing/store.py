@@ -221,7 +221,7 @@ class Store:
             pid = project_id or self.new_id()
             if pid in self.projects:
                 raise ConfigError(f"project {pid!r} already exists")
-            schema = {"tools": [], "classifications": [], "relations": []}
+            schema: dict[str, list[Any]] = {"tools": [], "classifications": [], "relations": []}
             schema.update(copy.deepcopy(ontology or {}))
             batch_list = [
                 dict(b) if isinstance(b, dict) else {"_id": self.new_id(), "name": b}
