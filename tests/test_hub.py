@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 
-from ango_frames.testing import LocalHub, spec
+from ango_frames.errors import ConfigError
+from ango_frames.testing import LocalHub, serve, spec
 
 
 @pytest.fixture(scope="module")
@@ -610,3 +613,78 @@ def test_spec_validator_reports_paths():
     ]
     assert spec.validate(True, {"type": "integer"}) == ["(root): expected integer, got boolean"]
     assert "isPlugin" in spec.query_parameters("annotateTask")
+
+
+# ----------------------------------------------------------------------------------- lifecycle
+
+
+def test_demo_is_deterministic_per_seed(hub, http):
+    def zipped(h):
+        r = http.get(
+            f"{h.url}/export",
+            params={"project": h.project_id, "includeHistory": "true"},
+            headers={"apikey": h.api_key},
+            timeout=10,
+        )
+        return http.get(r.json()["data"]["exportPath"], timeout=10).content
+
+    with LocalHub() as same, LocalHub(seed=1) as other:
+        assert same.project_id == hub.project_id and same.api_key != hub.api_key
+        assert zipped(same) == zipped(hub)
+        assert other.project_id != hub.project_id and zipped(other) != zipped(hub)
+
+
+def test_keyed_requests_racing_apply_once(small):
+    body = {"project": small.ids["project"], "labels": [{"externalId": "solo.jpg", "answer": {}}]}
+
+    def send(_):
+        return requests.post(
+            f"{small.url}/import/labels",
+            json=body,
+            timeout=10,
+            headers={"apikey": small.api_key, "Idempotency-Key": "same"},
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(send, range(16))) == {200}
+    assert small.applications("solo.jpg") == 1 and small.replays == 15
+
+
+def test_chunked_request_bodies_are_read(small):
+    payload = json.dumps(
+        {"project": small.ids["project"], "labels": [{"assetId": small.ids["c"], "answer": {}}]}
+    )
+    parts = (payload[i : i + 7].encode() for i in range(0, len(payload), 7))
+    r = requests.post(
+        f"{small.url}/import/labels",
+        data=parts,
+        timeout=10,
+        headers={"apikey": small.api_key, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200 and small.applications(small.ids["c"]) == 1
+
+
+def test_serve_runs_until_the_hub_stops():
+    seen = {}
+
+    def ready(h):
+        seen["hub"] = h
+        seen["status"] = requests.get(
+            f"{h.url}/project/{h.project_id}", headers={"apikey": "s"}, timeout=5
+        ).status_code
+        threading.Timer(0.1, h.stop).start()
+
+    thread = threading.Thread(
+        target=serve, kwargs={"api_key": "s", "demo": True, "on_ready": ready}
+    )
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and seen["status"] == 200
+    with pytest.raises(ConfigError):
+        seen["hub"].url  # noqa: B018
+
+
+def test_requests_log_never_holds_the_key(small, http):
+    post(http, small, "/import/labels", {"project": small.ids["project"], "labels": []})
+    assert small.requests[-1] == ("POST", "/v2/import/labels", {}, True)
+    assert "k-small" not in repr(small.requests) and "k-small" not in repr(small)
