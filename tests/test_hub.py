@@ -8,6 +8,7 @@ import json
 import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import requests
 
 from ango_frames.errors import ConfigError
 from ango_frames.testing import LocalHub, serve, spec
+from ango_frames.testing.store import parse_iso
 
 
 @pytest.fixture(scope="module")
@@ -688,3 +690,19 @@ def test_requests_log_never_holds_the_key(small, http):
     post(http, small, "/import/labels", {"project": small.ids["project"], "labels": []})
     assert small.requests[-1] == ("POST", "/v2/import/labels", {}, True)
     assert "k-small" not in repr(small.requests) and "k-small" not in repr(small)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-11-01T08:00:00.000Z", datetime(2024, 11, 1, 8, tzinfo=timezone.utc)),
+        ("2020-08-19T07:37:15.000000Z", datetime(2020, 8, 19, 7, 37, 15, tzinfo=timezone.utc)),
+        (
+            "2024-11-01T08:00:00.1234567+02:00",
+            datetime(2024, 11, 1, 6, 0, 0, 123456, tzinfo=timezone.utc),
+        ),
+        ("2024-11-01", datetime(2024, 11, 1, tzinfo=timezone.utc)),
+    ],
+)
+def test_parse_iso_accepts_the_forms_clients_send(text, expected):
+    assert parse_iso(text) == expected

@@ -56,8 +56,8 @@ def parse_iso(text: str) -> datetime:
     # Python 3.10's fromisoformat accepts only 3 or 6 fractional digits; pad or cut to 6.
     head, sep, frac = value.partition(".")
     if sep:
-        digits = "".join(c for c in frac if c.isdigit())
-        frac = digits[:6].ljust(6, "0") + frac[len(digits) :]
+        digits = len(frac) - len(frac.lstrip("0123456789"))
+        frac = frac[:digits][:6].ljust(6, "0") + frac[digits:]
         value = f"{head}.{frac}"
     dt = datetime.fromisoformat(value)
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
