@@ -129,7 +129,7 @@ def test_dropped_connection_is_retried(hub, client):
 
 def test_truncated_download_raises_export_download_error(hub, client):
     hub.faults.add("download", "truncate", count=2)  # the first link and the fresh one
-    with pytest.raises(errors.ExportDownloadError, match="truncated|broke off"):
+    with pytest.raises(errors.ExportDownloadError, match=r"truncated|broke off"):
         client.export(hub.project_id)
 
 
