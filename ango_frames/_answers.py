@@ -7,6 +7,7 @@ FORMAT.md §3 (answers) and §4 (relations).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -50,8 +51,15 @@ _PATH_SEP = " / "
 
 
 def json_text(value: Any) -> str:
-    """Compact JSON text of ``value`` (keys in their original order)."""
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    """Compact JSON text of ``value`` (keys in their original order).
+
+    orjson refuses ints beyond 64 bits: those (rare) values go through the stdlib instead, so
+    that a huge number kept in ``extra`` keeps all its digits.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _unknown_keys(

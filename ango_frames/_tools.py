@@ -238,17 +238,18 @@ def _one(
 ) -> tuple:
     """The objects row of one entry (or one frame merged into its entry)."""
     get = entry.get
-    tool, geom = None, NO_GEOM
+    tool, geom, first = None, NO_GEOM, None
     for key in entry:
-        if key in OBJECT_KEYS:
+        if key in _GEOMETRY:  # a documented geometry wins over undocumented ones
+            first = key
+            tool, geom, extra = _geometry(key, entry[key], extra, unknown)
+            break
+    for key in entry:
+        if key in OBJECT_KEYS or key == first:
             continue
         value = entry[key]
-        if key in _GEOMETRY:
-            if tool is None:
-                tool, geom, extra = _geometry(key, value, extra, unknown)
-                continue
-        elif key in _QUIET_EXTRA:
-            pass
+        if key in _GEOMETRY or key in _QUIET_EXTRA:
+            pass  # a second geometry (kept, not lost), or legacy mask URLs
         elif tool is None and isinstance(value, (dict, list)):
             tool = key  # an undocumented tool (spline, angle, ...): kept whole in `extra`
             unknown[f"object.{key}"] += 1

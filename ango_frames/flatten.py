@@ -330,8 +330,8 @@ class Flattener:
             kinds[name] = kind
             if fits:
                 row[name] = stored
-            else:
-                extra = _put(extra, name, value)
+            else:  # a huge int, or NaN / inf (kept as text: JSON has no NaN)
+                extra = _put(extra, name, value if type(value) is int else repr(value))
         return extra
 
     def _task(
@@ -407,7 +407,8 @@ class Flattener:
             for key in review:
                 if key not in _REVIEW_KEYS:
                     extra = _put(extra, f"{task_prefix}review.{key}", review[key])
-                    unknown[f"task.review.{key}"] += 1
+                    if key != "isSkipped":  # documented (NRRD sample), no column of its own
+                        unknown[f"task.review.{key}"] += 1
         rget = review.get
 
         times = []
