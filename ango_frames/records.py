@@ -60,7 +60,8 @@ def _ndjson_lines(src: Any, storage_options: dict[str, Any] | None) -> Iterator[
     with fsspec.open(path, "rb", **(storage_options or {})) as f:
         head = f.read(4096)
     first = head.lstrip()[:1]
-    if head[:4] == b"PK\x03\x04" or first != b"{" or b"\n" not in head.strip():
+    ndjson_name = path.endswith((".ndjson", ".jsonl"))
+    if head[:4] == b"PK\x03\x04" or first != b"{" or not (ndjson_name or b"\n" in head.strip()):
         return None
 
     def lines() -> Iterator[dict]:
