@@ -79,8 +79,8 @@ def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict 
     """The six audit columns of an annotation's ``metadata`` dict (FORMAT.md §1.5).
 
     Returns the column values and the row's ``extra`` dict (created when something had to be
-    kept there: an unparseable time, a non-dict metadata, an unknown metadata key, whose name is
-    appended to ``unknown``).
+    kept there: an unparseable time, a non-dict metadata, an unknown metadata key, which is also
+    counted in ``unknown``).
     """
     if meta is None:
         return NO_AUDIT, extra
