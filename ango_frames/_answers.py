@@ -93,13 +93,15 @@ def add_classifications(
     if type(items) is not list:
         items = [items]
     append = sink.append
+    extra: dict | None
+    cid: Any
     for item in items:
         if type(item) is not dict:
             # not a classification at all: keep it, visibly, as a row of its own
             cid = f"{id_prefix}/c{counter[0]}"
             counter[0] += 1
-            extra = {"classification": item}
-            row = (task_id, object_id, cid, parent_id) + (None,) * 12 + NO_AUDIT + (extra,)
+            row: tuple[Any, ...] = (task_id, object_id, cid, parent_id, *(None,) * 12, *NO_AUDIT)
+            row += ({"classification": item},)
             append(row if order is None else (row[0], order, *row[1:]))
             continue
         get = item.get
@@ -108,8 +110,7 @@ def add_classifications(
             cid = f"{id_prefix}/c{counter[0]}"
         counter[0] += 1
         kind = get("tool")
-        extra: dict | None = None
-        values, extra = audit(get("metadata"), extra, unknown)
+        values, extra = audit(get("metadata"), None, unknown)
         if not CLASSIFICATION_KEYS.issuperset(item):
             extra = _unknown_keys(item, CLASSIFICATION_KEYS, "classification", extra, unknown)
         head = (task_id, object_id, cid, parent_id, get("schemaId"), get("title"), kind)

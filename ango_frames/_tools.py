@@ -306,8 +306,8 @@ def add_objects(
     append = sink.append
     for n, entry in enumerate(items):
         if type(entry) is not dict:
-            row = (task_id, f"{id_prefix}/o{n}") + (None,) * 7 + NO_GEOM + (None,) * 7
-            row += ({"object": entry},)
+            row: tuple[Any, ...] = (task_id, f"{id_prefix}/o{n}", *(None,) * 7, *NO_GEOM)
+            row += (*(None,) * 7, {"object": entry})
             append(row if order is None else (row[0], order, *row[1:]))
             unknown["object(not a dict)"] += 1
             continue
