@@ -1,0 +1,181 @@
+"""``read_export``: an Ango export as linked, tidy pandas DataFrames.
+
+::
+
+    tables = read_export("export.zip")
+    tables.objects.merge(tables.tasks, on="task_id")
+
+Every table of :mod:`ango_frames.schemas` is an attribute of :class:`ExportTables` (an empty
+frame with the right dtypes when the export has none of it). ``task_id`` joins everything to
+``tasks``; see the schemas module for the other keys.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+
+from ango_frames._columns import conform
+from ango_frames.dtypes import empty_frame, to_pandas
+from ango_frames.export_file import ExportFile
+from ango_frames.flatten import Flattener, flatten_records, warn_unknown_keys
+from ango_frames.parquet import DatasetWriter, read_parquet_tables
+from ango_frames.records import iter_records, source_provenance
+from ango_frames.schemas import TABLE_NAMES
+
+__all__ = ["ExportTables", "read_export"]
+
+
+class ExportTables:
+    """The tidy tables of one export: one ``pandas.DataFrame`` attribute per table.
+
+    Attributes
+    ----------
+    tasks, objects, classifications, relations, stage_history, history_objects,
+    history_classifications, history_relations, issues : pandas.DataFrame
+        Arrow-backed frames (``pd.ArrowDtype`` columns), typed per ``schemas.SCHEMAS``.
+    provenance : dict
+        Where the export came from (source, format, members, export parameters). Never secrets.
+    """
+
+    tasks: pd.DataFrame
+    objects: pd.DataFrame
+    classifications: pd.DataFrame
+    relations: pd.DataFrame
+    stage_history: pd.DataFrame
+    history_objects: pd.DataFrame
+    history_classifications: pd.DataFrame
+    history_relations: pd.DataFrame
+    issues: pd.DataFrame
+
+    def __init__(
+        self, frames: dict[str, pd.DataFrame], provenance: dict[str, Any] | None = None
+    ) -> None:
+        for name in TABLE_NAMES:
+            frame = frames.get(name)
+            setattr(self, name, empty_frame(name) if frame is None else frame)
+        self.provenance = dict(provenance or {})
+
+    def names(self) -> tuple[str, ...]:
+        """The table names, in schema order."""
+        return TABLE_NAMES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLE_NAMES)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in TABLE_NAMES:
+            raise KeyError(name)
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    def items(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        """(name, frame) pairs, in schema order."""
+        for name in TABLE_NAMES:
+            yield name, getattr(self, name)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(frame)}" for name, frame in self.items())
+        return f"ExportTables({counts})"
+
+    def to_parquet(
+        self,
+        dest: str | os.PathLike,
+        storage_options: dict[str, Any] | None = None,
+        partition_by: str | None = None,
+        row_group_rows: int = 65536,
+    ) -> dict[str, str]:
+        """Write every table as a Parquet dataset at ``dest/<table>/`` (as ``export_to_parquet``).
+
+        Returns table name -> dataset directory URL.
+        """
+        fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
+        writer = DatasetWriter(fs, root.rstrip("/"), self.provenance, row_group_rows, partition_by)
+        arrow = {
+            name: pa.Table.from_pandas(frame, preserve_index=False) for name, frame in self.items()
+        }
+        task_keys = writer.task_keys(arrow["tasks"]) if partition_by is not None else None
+        for name, table in arrow.items():
+            for batch in table.to_batches(max_chunksize=row_group_rows):
+                writer.write_all({name: batch}, (name,), task_keys)
+        writer.close({name: table.schema.remove_metadata() for name, table in arrow.items()})
+        base = os.fspath(dest).rstrip("/")
+        return {name: f"{base}/{name}" for name in TABLE_NAMES}
+
+    @classmethod
+    def from_parquet(
+        cls,
+        dest: str | os.PathLike,
+        storage_options: dict[str, Any] | None = None,
+        tables: Iterable[str] | None = None,
+    ) -> ExportTables:
+        """Read the datasets written by ``export_to_parquet`` or :meth:`to_parquet`."""
+        arrow, provenance = read_parquet_tables(
+            dest, storage_options=storage_options, tables=tables
+        )
+        return cls({name: to_pandas(table, name) for name, table in arrow.items()}, provenance)
+
+
+def _is_path(src: Any) -> bool:
+    return isinstance(src, (str, os.PathLike, ExportFile)) or hasattr(src, "read")
+
+
+def read_export(
+    src: Any,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    tables: Iterable[str] | None = None,
+) -> ExportTables:
+    """Read an Ango export into linked, tidy DataFrames.
+
+    Parameters
+    ----------
+    src : path, fsspec URL, ExportFile, file object, or iterable of dicts
+        The export (zip, .json array, .ndjson; v3 or legacy), or records already parsed.
+    storage_options : dict, optional
+        fsspec options for ``src``.
+    tables : iterable of str, optional
+        Build only these tables (the others are empty frames); faster on big exports.
+
+    Returns
+    -------
+    ExportTables
+
+    Raises
+    ------
+    ExportFormatError
+        ``src`` is not valid JSON / not an export (names the file and position).
+    ConfigError
+        An unknown table name.
+
+    Warns
+    -----
+    UnknownKeysWarning
+        Once, listing the keys the reader does not know and how often they occur; their values
+        are kept in the ``extra`` columns.
+    """
+    flat = Flattener(tables)
+    if _is_path(src):
+        records: Iterable[Any] = iter_records(src, storage_options=storage_options)
+        provenance = source_provenance(src, storage_options=storage_options)
+        source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
+    else:
+        records, provenance, source = src, {"source": "<records>", "format": "records"}, ""
+    batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in flat.tables}
+    for out in flatten_records(records, flattener=flat):
+        for name, batch in out.items():
+            batches[name].append(batch)
+    warn_unknown_keys(flat.unknown_keys, source)
+    frames = {}
+    for name in flat.tables:
+        schema = flat.schema(name)
+        table = pa.Table.from_batches(
+            [conform(b, schema) for b in batches.pop(name)], schema=schema
+        )
+        frames[name] = to_pandas(table, name)
+    return ExportTables(frames, provenance)

@@ -1,0 +1,49 @@
+"""Shared fixtures: a local hub on 127.0.0.1 and clients that talk to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ango_frames.client import Client
+from ango_frames.testing import LocalHub
+from ango_frames.transport import RetryPolicy
+
+#: The published samples live beside the repository in ``shared/samples`` (not copied in).
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05)
+
+
+@pytest.fixture(scope="module")
+def shared_hub():
+    """One demo hub per test module, for tests that only read."""
+    with LocalHub() as hub:
+        yield hub
+
+
+@pytest.fixture
+def hub():
+    """A fresh demo hub for tests that change state or inject faults."""
+    with LocalHub() as hub:
+        yield hub
+
+
+def make_client(hub: LocalHub, **kw) -> Client:
+    kw.setdefault("retry", FAST_RETRY)
+    kw.setdefault("rate_limit", None)
+    return Client(base_url=hub.url, api_key=hub.api_key, **kw)
+
+
+@pytest.fixture
+def client(hub):
+    with make_client(hub) as c:
+        yield c
+
+
+@pytest.fixture
+def samples() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip("the shared samples folder is not beside this checkout")
+    return SAMPLES
