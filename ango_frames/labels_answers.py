@@ -65,6 +65,7 @@ class Entry:
     children: list[Entry] = field(default_factory=list)
     bad: bool = False
     reason: str | None = None
+    occurrence: int = 0  # the k-th repeat of one classification id (k-th frame of a track)
 
 
 def _resolve(
@@ -119,21 +120,39 @@ def tidy_entries(
     is_json = as_bool(frame, "answer_is_json")
     page = as_int(frame, "page")
     interp, lock = as_bool(frame, "interpolation_stopped"), as_bool(frame, "lock")
+    # A video track repeats its nested answers on every frame with the same classification id
+    # and (in exports) no page: a new run starts when a scalar repeats or a list position is
+    # seen again (positions may come in any order within a run); run k belongs to the track's
+    # k-th frame row.
     groups: dict[Any, Entry] = {}
+    runs: dict[Any, tuple[int, set[int]]] = {}  # group -> (current run, answer_index seen)
     for i in range(n):
         code = int(codes[i])
         if code < 0:
             continue
         pg = int(page[0][i]) if page is not None and page[1][i] else None
-        key = (code, cid[i]) if cid[i] is not None else (code, oid[i], pid[i], sid[i], title[i], pg)
+        base = (
+            (code, oid[i], pid[i], sid[i], title[i], pg) if cid[i] is None else (code, cid[i], pg)
+        )
+        idx = int(index[0][i]) if index is not None and index[1][i] else -1
+        run, seen = runs.get(base, (-1, set()))
+        if run < 0 or idx in seen:
+            run, seen = run + 1, set()
+        seen.add(idx)
+        runs[base] = (run, seen)
+        key = (base, run)
         entry = groups.get(key)
         if entry is None:
-            entry = groups[key] = Entry(code, oid[i], pid[i], cid[i], [], pg)
+            entry = groups[key] = Entry(code, oid[i], pid[i], cid[i], [], pg, occurrence=run)
         entry.rows.append(i)
-    by_cid = {(e.code, e.cid): e for e in groups.values() if e.cid is not None}
+    by_cid = {(e.code, e.cid, e.occurrence): e for e in groups.values() if e.cid is not None}
     tops: list[Entry] = []
     for entry in groups.values():
-        parent = by_cid.get((entry.code, entry.parent)) if entry.parent is not None else None
+        parent = None
+        if entry.parent is not None:
+            parent = by_cid.get((entry.code, entry.parent, entry.occurrence)) or by_cid.get(
+                (entry.code, entry.parent, 0)
+            )
         if entry.parent is not None and parent is None:
             rows = np.array(entry.rows)
             problems.add(rows, "parent_id", "dangling_answer", [entry.parent] * len(rows))

@@ -193,25 +193,29 @@ class ObjectRows:
     def attach(self, entries: list[Entry], cp: Problems) -> None:
         """Hang nested answers (entries with an object_id) on their object rows.
 
-        Matched on (asset, object_id, page); an answer without a page goes to the object's
-        row without a page, else to its first row. A rejected answer rejects its object.
+        Matched on (asset, object_id, page). An answer without a page on an object with several
+        rows (a video track) goes to the track's k-th row for its k-th repeat (the order the
+        export lists them in). A rejected answer rejects its object.
         """
         owned = [e for e in entries if e.object_id is not None]
         if not owned:
             return
         exact: dict[tuple[int, str | None, int | None], int] = {}
-        first: dict[tuple[int, str | None], int] = {}
+        nth: dict[tuple[int, str | None], list[int]] = {}
         page = self.page
         for i, (c, o) in enumerate(zip(self.codes.tolist(), self.ids.tolist(), strict=True)):
             if c < 0 or o is None:
                 continue
             pg = int(page[0][i]) if page is not None and page[1][i] else None
             exact.setdefault((c, o, pg), i)
-            first.setdefault((c, o), i)
+            nth.setdefault((c, o), []).append(i)
         for entry in owned:
             pos = exact.get((entry.code, entry.object_id, entry.page))
-            if pos is None and entry.page is None:
-                pos = first.get((entry.code, entry.object_id))
+            frames = nth.get((entry.code, entry.object_id), [])
+            if entry.page is None and len(frames) > 1:
+                pos = frames[entry.occurrence] if entry.occurrence < len(frames) else None
+            elif pos is None and entry.page is None and frames:
+                pos = frames[0]
             if pos is None:
                 if not entry.bad:
                     cp.one(entry.rows[0], "page", "dangling_answer", entry.page)

@@ -272,3 +272,37 @@ def test_round_trip_checks_answers_against_the_ontology():
     assert "o1" not in sent and {"o2", "trk"} <= set(sent)
     assert batch.labels[0]["answer"]["relations"] == []
     assert list(batch.rejected["object_id"]) == ["o1"]
+
+
+def test_video_track_nested_answers_repeat_per_frame_and_stay_on_their_frame():
+    """Exports repeat a track's nested answer on every frame, same id, no page (the hub does)."""
+    tables = _tables()
+    nested = [
+        {"task_id": "T1", "object_id": "trk", "classification_id": "cx", "schema_id": "s-radio",
+         "type": "radio", "answer": answer}
+        for answer in ("Rain", "Sun")
+    ] + [
+        {"task_id": "T1", "object_id": "trk", "classification_id": "cy", "parent_id": "cx",
+         "schema_id": "s-notes", "type": "text", "answer": note}
+        for note in ("wet", "dry")
+    ]  # fmt: skip
+    tables.classifications = _table("classifications", nested)
+    batch = build_labels(tables, "P", ONTOLOGY)
+    frames = [o for o in batch.labels[0]["answer"]["objects"] if o["objectId"] == "trk"]
+    assert [f["page"] for f in frames] == [10, 11]
+    assert [f["classifications"] for f in frames] == [
+        [
+            {
+                "schemaId": "s-radio",
+                "answer": "Rain",
+                "classifications": [{"schemaId": "s-notes", "answer": "wet"}],
+            }
+        ],
+        [
+            {
+                "schemaId": "s-radio",
+                "answer": "Sun",
+                "classifications": [{"schemaId": "s-notes", "answer": "dry"}],
+            }
+        ],
+    ]
