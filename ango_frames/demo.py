@@ -16,7 +16,9 @@ from ango_frames.client import Client
 __all__ = ["run_demo"]
 
 
-def run_demo(out_dir: str = "ango-frames-demo", *, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+def run_demo(
+    out_dir: str = "ango-frames-demo", *, echo: Callable[[str], Any] = print
+) -> dict[str, Any]:
     """Run the demo, writing under ``out_dir``; returns the figures it printed."""
     from ango_frames.testing import LocalHub
 
