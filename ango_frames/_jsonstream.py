@@ -445,13 +445,14 @@ def _scan_records(
     if array or head.strip(_WS):
         a = anchor or _Anchor(b"", 0, chunk_off, lines, last_nl)
         what = "the JSON array is not closed (missing ']')" if array else "incomplete JSON object"
+        partial = in_str or depth > level or not array
         if in_str:
             what = "unterminated string"
-        elif array and depth > 1:
+        elif array and depth > level:
             what = "incomplete record at the end of the JSON array"
         raise ctx.error(
             f"unexpected end of file: {what}",
-            record=index if array else None,
+            record=index if partial else None,
             **a.locate(head, len(head)),
         )
 

@@ -345,10 +345,10 @@ def _range_records(
         first = b""
         if start == 0:
             first = fh.read(3)
+            offset = 0
             if first == b"\xef\xbb\xbf":
-                first, offset = b"", 3
-            else:
-                offset = 0
+                # The BOM belongs to the first line, which this part owns whatever its size.
+                first, offset, end = b"", 3, max(end, 4)
         else:
             fh.seek(start - 1)
             offset = start
