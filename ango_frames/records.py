@@ -23,6 +23,7 @@ from itertools import chain
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ango_frames import _jsonscan as scan
 from ango_frames import _jsonstream as js
 from ango_frames import _safezip as sz
 from ango_frames.errors import ConfigError, ExportFormatError
@@ -179,9 +180,9 @@ def _read_kind(
     kind: str, chunks: Iterator[bytes], ctx: js.Ctx, off: int, line: int, last_nl: int
 ) -> Iterator[dict[str, Any]]:
     if kind == "json":
-        return js.iter_array(chunks, ctx, offset=off, line=line, last_nl=last_nl)
+        return scan.iter_array(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "object":
-        return js.iter_objects(chunks, ctx, offset=off, line=line, last_nl=last_nl)
+        return scan.iter_objects(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "ndjson":
         return js.iter_ndjson(chunks, ctx, offset=off, line=line)
     return iter(())  # empty
@@ -198,7 +199,7 @@ def _zipfile(fh: IO[bytes], head: Iterator[bytes], name: str) -> zipfile.ZipFile
     for chunk in head:
         spool.write(chunk)
     spool.seek(0)
-    return sz.open_zip(spool, name)  # type: ignore[arg-type]
+    return sz.open_zip(spool, name)
 
 
 def _zip_kw(limits: ReadLimits) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ango_frames import _jsonscan as scan
 from ango_frames import _jsonstream as js
 from ango_frames import _safezip as sz
 from ango_frames.errors import ConfigError, ExportDownloadError, ExportFormatError
@@ -491,9 +492,9 @@ def test_array_and_object_scanners_cut_anywhere(
 ) -> None:
     ctx = js.Ctx("t")
     arr = json.dumps(recs, indent=indent, ensure_ascii=False).encode()
-    assert list(js.iter_array(iter(_chunked(arr, size)), ctx)) == recs
+    assert list(scan.iter_array(iter(_chunked(arr, size)), ctx)) == recs
     objs = b"\n".join(json.dumps(r, indent=indent, ensure_ascii=False).encode() for r in recs)
-    assert list(js.iter_objects(iter(_chunked(objs, size)), ctx)) == recs
+    assert list(scan.iter_objects(iter(_chunked(objs, size)), ctx)) == recs
     nd = b"\n".join(json.dumps(r, ensure_ascii=False).encode() for r in recs)
     assert list(js.iter_ndjson(iter(_chunked(nd, size)), ctx)) == recs
 
