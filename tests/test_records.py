@@ -323,7 +323,7 @@ def test_provenance_drops_url_credentials_and_signatures() -> None:
 
     shown = _display("https://user:pw@bucket.example.org/e.zip?X-Amz-Signature=abc")
     assert shown == "https://bucket.example.org/e.zip"
-    assert _display("/tmp/x.json") == "/tmp/x.json"
+    assert _display("exports/x.json") == "exports/x.json"
 
 
 # --- errors ------------------------------------------------------------------------------------
