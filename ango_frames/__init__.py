@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ango_frames.client import Client
 from ango_frames.errors import (
     AngoError,
     ApiError,
@@ -11,6 +12,7 @@ from ango_frames.errors import (
     ExportDownloadError,
     ExportFormatError,
     ImportIncomplete,
+    MissingColumnsError,
     NotFound,
     PayloadError,
     RateLimited,
@@ -18,7 +20,12 @@ from ango_frames.errors import (
     ServerError,
     TransportError,
 )
+from ango_frames.export_file import ExportFile
+from ango_frames.incremental import export_since_last
+from ango_frames.parquet import export_to_parquet
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
+from ango_frames.tables import ExportTables, read_export
+from ango_frames.transport import RetryPolicy
 
 __version__ = "0.1.0"
 
@@ -29,15 +36,23 @@ __all__ = [
     "ApiError",
     "AuthError",
     "BadRequest",
+    "Client",
     "ConfigError",
     "ExportDownloadError",
+    "ExportFile",
     "ExportFormatError",
+    "ExportTables",
     "ImportIncomplete",
+    "MissingColumnsError",
     "NotFound",
     "PayloadError",
     "RateLimited",
     "RequestTimeout",
+    "RetryPolicy",
     "ServerError",
     "TransportError",
     "__version__",
+    "export_since_last",
+    "export_to_parquet",
+    "read_export",
 ]
