@@ -12,9 +12,19 @@ from ango_frames import PayloadError, labels_payload, read_export
 from ango_frames.importer import import_attachments, import_labels
 
 GEOMETRY = [
-    "tool", "page", "x", "y", "width", "height", "rotation", "points", "zones", "start", "end",
+    "tool",
+    "page",
+    "x",
+    "y",
+    "width",
+    "height",
+    "rotation",
+    "points",
+    "zones",
+    "start",
+    "end",
     "interpolation_stopped",
-]  # fmt: skip
+]
 ANSWERS = ["schema_id", "type", "answer", "answer_index", "answer_is_list", "answer_path", "page"]
 
 
@@ -45,8 +55,16 @@ def test_whole_demo_project_round_trips_losslessly(hub, client):
     assert _plain(after.classifications, ["task_id", "object_id", *ANSWERS]) == _plain(
         before.classifications, ["task_id", "object_id", *ANSWERS]
     )
-    rel = ["task_id", "schema_id", "kind", "from_object_id", "to_object_id", "direction",
-           "group_object_ids", "page"]  # fmt: skip
+    rel = [
+        "task_id",
+        "schema_id",
+        "kind",
+        "from_object_id",
+        "to_object_id",
+        "direction",
+        "group_object_ids",
+        "page",
+    ]
     assert _plain(after.relations, rel) == _plain(before.relations, rel)
 
 
@@ -78,12 +96,16 @@ def test_predictions_frame_with_nested_and_global_answers_and_relations(hub, cli
             "from_object_id": ["p2"],
             "to_object_id": ["p1"],
             "direction": ["straight"],
-        }  # fmt: skip
+        }
     )
     results = import_labels(
-        client, hub.project_id, frame, nested={"occluded": "occluded"},
-        classifications=answers, relations=relations,
-    )  # fmt: skip
+        client,
+        hub.project_id,
+        frame,
+        nested={"occluded": "occluded"},
+        classifications=answers,
+        relations=relations,
+    )
     assert list(results["n_objects"]) == [2, 1]
     assert results["score_max"].tolist() == [0.9, 0.7]
     after = read_export(client.export(hub.project_id, format="json"))
@@ -107,8 +129,16 @@ def test_predictions_frame_with_nested_and_global_answers_and_relations(hub, cli
 def test_one_bad_row_of_each_kind_is_reported_and_nothing_is_sent(hub, client):
     frame = pd.DataFrame(
         {
-            "external_id": ["img-0000.jpg", None, "img-0001.jpg", "img-0001.jpg", "img-0002.jpg",
-                            "img-0002.jpg", "img-0003.jpg", "img-0003.jpg"],
+            "external_id": [
+                "img-0000.jpg",
+                None,
+                "img-0001.jpg",
+                "img-0001.jpg",
+                "img-0002.jpg",
+                "img-0002.jpg",
+                "img-0003.jpg",
+                "img-0003.jpg",
+            ],
             "object_id": ["a", "b", "c", "d", "e", "e", "f", "g"],
             "title": ["car", "car", "no-such-class", "car", "car", "car", "car", "car"],
             "x": [1.0, 1.0, 1.0, np.nan, 1.0, 1.0, 5000.0, 1.0],
@@ -119,7 +149,7 @@ def test_one_bad_row_of_each_kind_is_reported_and_nothing_is_sent(hub, client):
             "asset_width": [1280.0] * 8,
             "asset_height": [720.0] * 8,
         }
-    )  # fmt: skip
+    )
     relations = pd.DataFrame(
         {
             "external_id": ["img-0000.jpg"],
@@ -127,7 +157,7 @@ def test_one_bad_row_of_each_kind_is_reported_and_nothing_is_sent(hub, client):
             "from_object_id": ["a"],
             "to_object_id": ["zz"],
             "direction": ["straight"],
-        }  # fmt: skip
+        }
     )
     before = len(hub.requests)
     with pytest.raises(PayloadError) as info:
@@ -136,9 +166,15 @@ def test_one_bad_row_of_each_kind_is_reported_and_nothing_is_sent(hub, client):
         )
     reasons = set(info.value.failure_cases["reason"])
     assert {
-        "missing_asset_key", "unknown_class", "not_finite", "non_positive_size",
-        "duplicate_object_id", "out_of_bounds", "unknown_option", "dangling_relation",
-    } <= reasons  # fmt: skip
+        "missing_asset_key",
+        "unknown_class",
+        "not_finite",
+        "non_positive_size",
+        "duplicate_object_id",
+        "out_of_bounds",
+        "unknown_option",
+        "dangling_relation",
+    } <= reasons
     assert not [r for r in hub.requests[before:] if r.path == "/v2/import/labels"]
 
 
@@ -170,7 +206,7 @@ def test_annotate_frame_arrives_in_the_export(hub, client):
             "y": [6.0],
             "width": [7.0],
             "height": [8.0],
-        }  # fmt: skip
+        }
     )
     results = client.annotate(frame, project=hub.project_id)
     assert (results["status"] == "sent").all()
@@ -202,8 +238,20 @@ def test_shared_import_samples_round_trip_through_the_tables(samples):
                 got = answer.get(key, [])
                 assert len(got) == len(want), (path.name, key)
                 for w, g in zip(want, got):
-                    geometry = [k for k in w if k in ("bounding-box", "polygon", "polyline",
-                                "point", "ner", "rotated-bounding-box", "segmentation")]  # fmt: skip
+                    geometry = [
+                        k
+                        for k in w
+                        if k
+                        in (
+                            "bounding-box",
+                            "polygon",
+                            "polyline",
+                            "point",
+                            "ner",
+                            "rotated-bounding-box",
+                            "segmentation",
+                        )
+                    ]
                     for k in geometry:
                         assert g[k] == w[k], (path.name, k)
                     if "answer" in w:
