@@ -87,6 +87,7 @@ def run_demo(
     tables_dir = os.path.join(out_dir, "tables")
     with LocalHub() as hub, Client(base_url=hub.url, api_key=hub.api_key) as client:
         project = hub.project_id
+        assert project is not None  # the demo hub always has its project
         echo(f"local Ango Hub at {hub.url}, demo project {project}")
         export = client.export(
             project,
@@ -109,6 +110,7 @@ def run_demo(
             "assets as pre-labels ..."
         )
         results = import_labels(client, project, predictions)
+        assert isinstance(results, pd.DataFrame)  # not a dry run
         results.to_csv(os.path.join(out_dir, "import_results.csv"), index=False)
         echo("  " + ", ".join(f"{n} {s}" for s, n in results["status"].value_counts().items()))
 
