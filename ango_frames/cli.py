@@ -162,7 +162,7 @@ def _read_table(path: str) -> Any:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ango_frames.export_tables import write_tables
+    from ango_frames.table_files import write_tables
 
     client = _client(args)
     export = client.export(
