@@ -26,7 +26,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         "ango_frames.dask needs Dask; install it with: pip install 'ango-frames[dask]'"
     ) from exc
 
+from ango_frames.dask._import import import_labels
 from ango_frames.dask._parquet import to_parquet
 from ango_frames.dask._read import DaskExportTables, read_export
 
-__all__ = ["DaskExportTables", "read_export", "to_parquet"]
+__all__ = ["DaskExportTables", "import_labels", "read_export", "to_parquet"]
