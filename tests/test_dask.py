@@ -6,9 +6,11 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
+import dask.dataframe as dd
 import orjson
 import pandas as pd
 import pyarrow.parquet as pq
@@ -21,10 +23,20 @@ from dask.utils import key_split
 
 import ango_frames
 import ango_frames.dask as afd
-from ango_frames.errors import ConfigError, ExportFormatError, UnknownKeysWarning
+from ango_frames.client import Client as AngoClient
+from ango_frames.dask._import import ClientSpec
+from ango_frames.errors import (
+    ConfigError,
+    ExportFormatError,
+    ImportIncomplete,
+    PayloadError,
+    UnknownKeysWarning,
+)
 from ango_frames.parquet import METADATA_KEY
 from ango_frames.records import plan_parts
 from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES
+from ango_frames.testing import LocalHub
+from ango_frames.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = (
@@ -268,3 +280,109 @@ def test_import_error_names_the_extra():
     )
     assert out.returncode == 0, out.stderr
     assert "pip install 'ango-frames[dask]'" in out.stdout
+
+
+# ------------------------------------------------------------------------------------- imports
+FAST = RetryPolicy(max_attempts=1)
+
+
+@pytest.fixture
+def hub():
+    with LocalHub() as local:
+        yield local
+
+
+def _predictions(n_assets: int, npartitions: int) -> dd.DataFrame:
+    per = 2
+    frame = pd.DataFrame(
+        {
+            "external_id": [f"img-{i // per:04d}.jpg" for i in range(n_assets * per)],
+            "title": "car",
+            "x": [float(i) for i in range(n_assets * per)],
+            "y": 2.0,
+            "width": 30.0,
+            "height": 40.0,
+            "score": 0.75,
+        }
+    )
+    return dd.from_pandas(frame, npartitions=npartitions, sort=False)
+
+
+def _label_posts(hub) -> int:
+    return sum(1 for r in hub.requests if r.path.endswith("/import/labels"))
+
+
+def test_import_applies_every_label_once_under_one_global_rate(cluster_client, hub):
+    ddf = _predictions(40, 4)  # 10 assets per partition, 4 chunks each: 16 requests
+    kwargs = {"base_url": hub.url, "api_key": hub.api_key, "retry": FAST}
+    start = time.monotonic()
+    with get_task_stream() as stream:
+        results = afd.import_labels(
+            kwargs, hub.project_id, ddf, chunk_rows=3, requests_per_minute=600, burst=1
+        )
+    took = time.monotonic() - start
+    assert len(results) == 40 and set(results["status"]) == {"sent"}
+    assert sorted(results["key"]) == [f"img-{i:04d}.jpg" for i in range(40)]
+    assert {hub.applications(k) for k in results["key"]} == {1}
+    assert results["chunk"].nunique() == 16 == _label_posts(hub)
+    assert list(results["partition"].drop_duplicates()) == [0, 1, 2, 3]
+    assert results.attrs["attempts"] == 16  # every attempt took its token from the one bucket
+    # 16 requests at 10 a second for the WHOLE cluster, one at a time: at least 1.5 s
+    # (a limit per worker process would let the two workers finish in about half that)
+    assert took >= 1.5
+    senders = {t["worker"] for t in stream.data if key_split(t["key"]) == "ango-send"}
+    assert len(senders) == 2
+    assert all(hub.api_key not in str(t["key"]) for t in stream.data)
+    assert hub.api_key not in results.to_string()
+
+
+def test_journal_resume_sends_only_unacked_chunks(cluster_client, hub, tmp_path):
+    ddf = _predictions(24, 3)
+    kwargs = {"base_url": hub.url, "api_key": hub.api_key, "retry": FAST}
+    journal = tmp_path / "import.jsonl"
+    hub.faults.add("import_labels", "503", count=2)
+    hub.faults.add("import_labels", "drop_after", count=1)  # applied, but never acknowledged
+    run = dict(chunk_rows=4, requests_per_minute=6000, journal=journal)
+    with pytest.raises(ImportIncomplete, match="3 of 6 request") as info:
+        afd.import_labels(kwargs, hub.project_id, ddf, **run)
+    first = info.value.results
+    assert (first["status"] == "failed").sum() == 12 and (first["status"] == "sent").sum() == 12
+    assert _label_posts(hub) == 6
+    assert hub.api_key not in str(info.value) and hub.api_key not in journal.read_text()
+    applied_once = set(first.loc[first["sent"], "key"])
+
+    hub.requests.clear()
+    again = afd.import_labels(kwargs, hub.project_id, ddf, **run)
+    assert _label_posts(hub) == 3  # only the three chunks not acknowledged
+    failed_before = first.loc[~first["sent"], "chunk"].unique()
+    resent = again.loc[again["status"] == "sent", "chunk"].unique()
+    assert sorted(resent) == sorted(failed_before)
+    assert set(again.loc[again["key"].isin(applied_once), "status"]) == {"skipped (journal)"}
+    # every label applied exactly once: the dropped-after-apply chunk was replayed, not re-applied
+    assert {hub.applications(k) for k in again["key"]} == {1}
+    assert hub.replays == 1
+
+    hub.requests.clear()
+    third = afd.import_labels(kwargs, hub.project_id, ddf, **run)
+    assert _label_posts(hub) == 0 and set(third["status"]) == {"skipped (journal)"}
+
+
+def test_import_refuses_what_would_go_wrong(cluster_client, hub):
+    kwargs = {"base_url": hub.url, "api_key": hub.api_key}
+    # invalid rows in two partitions: one PayloadError listing both, nothing sent
+    frame = _predictions(12, 1).compute()
+    frame.loc[1, "title"] = "no-such-class"
+    frame.loc[20, "width"] = -5.0
+    bad = dd.from_pandas(frame, npartitions=2, sort=False)
+    with pytest.raises(PayloadError) as info:
+        afd.import_labels(kwargs, hub.project_id, bad)
+    assert set(info.value.failure_cases["row"]) == {1, 20}
+    # an asset split over two partitions would get two labels, the second replacing the first
+    split = dd.from_pandas(_predictions(5, 1).compute(), npartitions=2, sort=False)
+    with pytest.raises(ConfigError, match=r"img-0002\.jpg"):
+        afd.import_labels(kwargs, hub.project_id, split)
+    with AngoClient(**kwargs) as live, pytest.raises(ConfigError, match="live"):
+        afd.import_labels(live, hub.project_id, _predictions(2, 1))
+    assert _label_posts(hub) == 0
+    spec = ClientSpec(kwargs)
+    assert hub.api_key not in repr(spec) and "***" in repr(spec)
