@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -386,3 +387,23 @@ def test_import_refuses_what_would_go_wrong(cluster_client, hub):
     assert _label_posts(hub) == 0
     spec = ClientSpec(kwargs)
     assert hub.api_key not in repr(spec) and "***" in repr(spec)
+
+
+def test_exported_tables_go_back_in_partition_by_partition(cluster_client, hub, tmp_path):
+    kwargs = {"base_url": hub.url, "api_key": hub.api_key, "retry": FAST}
+    with AngoClient(**kwargs) as c:
+        ontology = c.get_project(hub.project_id)
+        path = tmp_path / "export.ndjson"
+        export = c.export(hub.project_id, format="ndjson", dest=str(tmp_path / "export.zip"))
+        with zipfile.ZipFile(export.path) as zf:  # one ndjson member: unzip it to cut byte ranges
+            path.write_bytes(zf.read(zf.namelist()[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownKeysWarning)
+        tables = afd.read_export(str(path), target_bytes=path.stat().st_size // 3 + 1)
+    assert tables.objects.npartitions == 3
+    results = afd.import_labels(
+        kwargs, hub.project_id, tables, ontology=ontology, chunk_rows=40, requests_per_minute=6000
+    )
+    assert len(results) == tables.rows["tasks"] and set(results["status"]) == {"sent"}
+    assert set(results["partition"]) == {0, 1, 2}
+    assert {hub.applications(k) for k in results["key"]} == {1}
