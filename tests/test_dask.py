@@ -25,7 +25,7 @@ from dask.utils import key_split
 import ango_frames
 import ango_frames.dask as afd
 from ango_frames.client import Client as AngoClient
-from ango_frames.dask._import import ClientSpec
+from ango_frames.dask._send import ClientSpec
 from ango_frames.errors import (
     ConfigError,
     ExportFormatError,

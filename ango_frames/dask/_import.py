@@ -17,15 +17,12 @@ Three steps:
    An actor rather than a Lock + Variable pair: the bucket's clock is one process's monotonic
    clock (no skew between machines), and a reservation is one round trip.
 
-Workers build their own ``Client`` from plain keyword arguments (or a picklable factory); no
-live session crosses the network. The api key travels inside the task's arguments wrapped so
-that its repr is ``***``; it is never in a task key, a log line, a result or the journal.
+Workers build their own clients (see :mod:`ango_frames.dask._send`); the api key is never in a
+task key, a log line, a result or the journal.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,11 +30,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import dask.dataframe as dd
-import orjson
 import pandas as pd
 from dask import delayed
 
-from ango_frames.errors import AngoError, AuthError, ConfigError, ImportIncomplete, PayloadError
+from ango_frames.dask._send import ClientSpec, TokenBucket, close_clients, send_chunk
+from ango_frames.errors import ConfigError, ImportIncomplete, PayloadError
 from ango_frames.importer import Chunk, _fingerprint, _score_summary, plan_chunks
 from ango_frames.journal import Journal
 from ango_frames.labels import build_labels
@@ -45,86 +42,6 @@ from ango_frames.labels import build_labels
 __all__ = ["import_labels"]
 
 _TABLES = ("tasks", "objects", "classifications", "relations")
-
-
-class ClientSpec:
-    """How a worker makes its client: ``Client(**kwargs)`` or ``factory()``. Repr hides secrets."""
-
-    def __init__(self, spec: Mapping[str, Any] | Callable[[], Any]) -> None:
-        if callable(spec):
-            self.kwargs: dict[str, Any] | None = None
-            self.factory: Callable[[], Any] | None = spec
-        elif isinstance(spec, Mapping):
-            self.kwargs, self.factory = dict(spec), None
-        else:
-            raise ConfigError(
-                "pass the client as plain keyword arguments (dict(base_url=..., api_key=...)) "
-                f"or a picklable factory, not a {type(spec).__name__}: a live session cannot "
-                "be shipped to the workers"
-            )
-        if hasattr(spec, "post") and hasattr(spec, "transport"):
-            raise ConfigError("pass Client keyword arguments or a factory, not a live Client")
-
-    def __repr__(self) -> str:
-        if self.kwargs is None:
-            return "ClientSpec(factory=...)"
-        shown = {k: ("***" if "key" in k.lower() else v) for k, v in self.kwargs.items()}
-        return f"ClientSpec({shown!r})"
-
-    def make(self, limiter: Any) -> Any:
-        """A new client whose every HTTP attempt first takes a token from ``limiter``."""
-        if self.factory is not None:
-            client = self.factory()
-        else:
-            from ango_frames.client import Client
-
-            client = Client(**{**(self.kwargs or {}), "rate_limit": None})
-        transport = getattr(client, "transport", None)
-        if limiter is not None and transport is not None and hasattr(transport, "limiter"):
-            transport.limiter = limiter
-            client._ango_limited = True
-        return client
-
-
-class TokenBucket:
-    """The cluster's one rate limit: lives in one worker as a Dask actor, hands out reservations."""
-
-    def __init__(self, per_minute: float, burst: int) -> None:
-        if not per_minute > 0:
-            raise ConfigError(f"requests_per_minute must be positive, got {per_minute!r}")
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(1, min(burst, int(per_minute))))
-        self.tokens = self.capacity
-        self.last = time.monotonic()
-        self.granted = 0
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Take one token now; returns how many seconds the caller must wait before using it."""
-        with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            self.tokens -= 1.0
-            self.granted += 1
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-
-    def count(self) -> int:
-        """Tokens handed out so far (one per HTTP attempt)."""
-        return self.granted
-
-
-class _ClusterLimiter:
-    """What the transport calls before each attempt: a reservation from the actor, then a nap."""
-
-    def __init__(self, bucket: Any) -> None:
-        self.bucket = bucket
-
-    def acquire(self) -> float:
-        wait = float(self.bucket.reserve().result())
-        if wait > 0:
-            time.sleep(wait)
-        return wait
 
 
 @dataclass
@@ -174,49 +91,6 @@ def _outline(plan: _PartPlan) -> dict[str, Any]:
         "id_map": plan.id_map,
         "invalid": plan.invalid,
     }
-
-
-_CLIENTS: dict[tuple[str, int], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _client_for(run: str, spec: ClientSpec, bucket: Any) -> Any:
-    """One client per worker thread per import run (a requests session is not shared)."""
-    slot = (run, threading.get_ident())
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(slot)
-    if client is None:
-        client = spec.make(_ClusterLimiter(bucket))
-        with _CLIENTS_LOCK:
-            _CLIENTS[slot] = client
-    return client
-
-
-def _close_clients(run: str) -> int:
-    with _CLIENTS_LOCK:
-        slots = [s for s in _CLIENTS if s[0] == run]
-        clients = [_CLIENTS.pop(s) for s in slots]
-    for client in clients:
-        close = getattr(client, "close", None)
-        if close is not None:
-            close()
-    return len(clients)
-
-
-def _send_chunk(plan: _PartPlan, index: int, run: str, spec: ClientSpec, bucket: Any) -> tuple:
-    """Send one chunk; never raises, so no task (and its arguments) ends up in a worker log."""
-    chunk = plan.chunks[index]
-    try:
-        client = _client_for(run, spec, bucket)
-        if not getattr(client, "_ango_limited", False):
-            _ClusterLimiter(bucket).acquire()  # a factory's client we cannot hook: one token
-        answer = client.post(chunk.path, chunk.body, params=chunk.params, idempotency_key=chunk.key)
-    except AngoError as exc:
-        return False, f"{type(exc).__name__}: {exc}", isinstance(exc, AuthError)
-    except Exception as exc:
-        return False, f"{type(exc).__name__}: {exc}", False
-    text = orjson.dumps(answer.get("data", answer) if isinstance(answer, dict) else answer)
-    return True, text.decode(), False
 
 
 def _partitions(data: Any, options: dict[str, Any]) -> list[Any]:
@@ -348,7 +222,8 @@ def import_labels(
     -------
     pandas.DataFrame
         One row per label, as the single-machine import, plus ``partition``; ``chunk`` numbers
-        the chunks of the whole import. ``attrs["failures"]`` and ``attrs["id_map"]`` as there.
+        the chunks of the whole import. ``attrs["failures"]`` and ``attrs["id_map"]`` as there;
+        ``attrs["attempts"]``: the HTTP attempts made (retries included).
 
     Raises
     ------
@@ -412,7 +287,7 @@ def import_labels(
         )
     finally:
         dclient.cancel(plans)
-        dclient.run(_close_clients, run)
+        dclient.run(close_clients, run)
 
 
 def _has_title(data: Any) -> bool:
@@ -466,7 +341,7 @@ def _send_all(
         if log is not None:
             log.sending(g, key, sha)
         future = dclient.submit(
-            _send_chunk, plans[p], j, run, spec, bucket, key=f"ango-send-{run}-{g}", pure=False
+            send_chunk, plans[p], j, run, spec, bucket, key=f"ango-send-{run}-{g}", pure=False
         )
         futures[future] = g
     stop_reason = None
