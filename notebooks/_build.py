@@ -70,7 +70,9 @@ tables""",
     ),
     (
         "code",
-        'tables.tasks[["task_id", "external_id", "stage", "metadata_width", "metadata_height"]].head()',
+        """\
+columns = ["task_id", "external_id", "stage", "metadata_width", "metadata_height"]
+tables.tasks[[c for c in columns if c in tables.tasks]].head()""",
     ),
     (
         "md",
@@ -181,6 +183,7 @@ values = (
     answers.groupby(["task_id", "object_id", "title", "stage"], dropna=False)["answer"]
     .agg(lambda s: " | ".join(sorted(s.dropna().astype(str))))
     .unstack("stage")
+    .reindex(columns=["Label", "Review"])  # a project may have no Review stage yet
 )
 both = values.dropna(subset=["Label", "Review"])
 changed = both[both["Label"] != both["Review"]].reset_index()
