@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
 from ango_frames.annotate import annotate_payloads
 from ango_frames.attachments import attachments_payload
 from ango_frames.client import Client

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ango_frames.annotate import build_annotations
 from ango_frames.attachments import build_attachments
@@ -172,7 +171,13 @@ def _send(
         else None
     )
     stop_reason: str | None = None
-    for chunk in tqdm(chunks, disable=not progress, unit="request", desc=f"import {kind}"):
+    if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
+        from tqdm.auto import tqdm
+
+        shown: Any = tqdm(chunks, unit="request", desc=f"import {kind}")
+    else:
+        shown = chunks
+    for chunk in shown:
         span = range(chunk.start, chunk.stop)
         for i in span:
             chunk_of[i] = chunk.index
