@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from ango_frames._columns import conform
 from ango_frames.errors import ConfigError
 from ango_frames.export_file import ExportFile
-from ango_frames.flatten import Flattener, flatten_records, warn_unknown_keys
+from ango_frames.flatten import BATCH_ROWS, Flattener, flatten_records, warn_unknown_keys
 from ango_frames.records import iter_records, source_provenance
 from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES
 
@@ -240,7 +240,7 @@ def export_to_parquet(
         Hive-style subdirectories by the task's stage, or by its first batch (``issues`` by their
         own stage / first batch); other tables follow their task through ``task_id``.
     row_group_rows : int
-        Rows per row group (and per Flattener batch).
+        Rows per row group (the Flattener works in smaller batches, see ``flatten.BATCH_ROWS``).
     progress : bool
         Show a tqdm bar counting records.
     tables : iterable of str, optional
@@ -270,7 +270,9 @@ def export_to_parquet(
         from tqdm.auto import tqdm
 
         records = tqdm(records, unit=" records", desc="export to parquet")
-    for batches in flatten_records(records, batch_rows=row_group_rows, flattener=flat):
+    for batches in flatten_records(
+        records, batch_rows=min(row_group_rows, BATCH_ROWS), flattener=flat
+    ):
         writer.write_all(batches, wanted)
     writer.close({t: flat.schema(t) for t in wanted})
     if progress:
