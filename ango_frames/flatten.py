@@ -9,8 +9,10 @@ and gives the same rows for the same records, in the same order.
 Ids that the records lack are made up deterministically (real ids are always kept as they are):
 
 * ``task_id``: ``<externalId>#<h>``, h = 16 hex digits of a BLAKE2b hash of the record's
-  content (plus the position for legacy ``tasks`` elements); a second record with identical
-  content in the same stream gets ``.1``, ``.2``, ... appended;
+  content (plus the position for legacy ``tasks`` elements), so it depends on the record alone,
+  not on where it sits; the 2nd, 3rd, ... record with identical content in the export gets
+  ``.1``, ``.2``, ... appended, counted in export order (a parallel read passes the counts of
+  earlier parts on through ``seen_ids``, so it gives the ids of a one-process read);
 * ``object_id``: ``<task_id>/o<n>`` (n = position in ``tools`` / ``objects``);
   ``classification_id``: ``<task_id>/c<n>`` (n counts the task's classifications depth first);
   ``relation_id``: ``<task_id>/r<n>``; in stage-history snapshots the prefix is
@@ -29,7 +31,7 @@ from __future__ import annotations
 import gc
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -96,7 +98,9 @@ class Flattener:
         emit one ``UnknownKeysWarning`` per read from it (:func:`warn_unknown_keys`).
     """
 
-    def __init__(self, tables: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, tables: Iterable[str] | None = None, *, seen_ids: Mapping[str, int] | None = None
+    ) -> None:
         wanted = TABLE_NAMES if tables is None else tuple(tables)
         bad = [t for t in wanted if t not in SCHEMAS]
         if bad:
@@ -108,9 +112,17 @@ class Flattener:
         self._keep_tasks = "tasks" in self.tables
         self._dyn_rows: list[dict | None] = []  # metadata_* / context_* values per tasks row
         self._kinds: dict[str, str] = {}  # dynamic column -> kind, over the whole stream
-        self._seen_ids: Counter = Counter()
+        # made-up task id -> how often it was made (earlier parts of the export may pre-fill it)
+        self._start_ids = dict(seen_ids or {})
+        self._seen_ids: Counter = Counter(self._start_ids)
 
     # ------------------------------------------------------------------ public
+    def made_up_ids(self) -> Counter:
+        """Made-up task id -> how many records of this stream got it (not counting pre-fills)."""
+        made = Counter(self._seen_ids)
+        made.subtract(self._start_ids)
+        return +made
+
     def pending_rows(self) -> int:
         """Rows of the fullest table buffer (``flatten_records`` flushes on it)."""
         return max(len(self._rows[t]) for t in self.tables) if self.tables else 0
