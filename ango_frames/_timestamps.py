@@ -130,12 +130,26 @@ def ts_array(values: Any, name: str, extras: list) -> pa.Array:
             return arr.cast(TIMESTAMP)
         if kind == pa.string():
             return _strings(arr, values, name, extras)
-    # mixed: ISO strings in bulk, every other value one by one
-    strings = pa.array([v if type(v) is str else None for v in values], pa.string())
-    base = _strings(strings, values, name, extras)
-    mask = [v is not None and type(v) is not str for v in values]
+    # mixed: ISO strings and epoch-ms ints in bulk, every other value one by one
+    strings = [v if type(v) is str else None for v in values]
+    ints = [v if type(v) is int else None for v in values]
+    n = len(values)
+    odd = n - (n - strings.count(None)) - (n - ints.count(None)) - values.count(None)
+    try:
+        whole = pa.array(ints, pa.int64()).cast(TIMESTAMP)
+    except (pa.ArrowException, OverflowError):  # an int beyond int64: one by one
+        whole, odd = None, 1
+    out = _strings(pa.array(strings, pa.string()), values, name, extras)
+    if whole is not None:
+        out = pc.coalesce(out, whole)
+    if not odd:
+        return out
+    mask = [
+        v is not None and type(v) is not str and (whole is None or type(v) is not int)
+        for v in values
+    ]
     others = [i for i, m in enumerate(mask) if m]
-    return _patch(base, mask, _one_by_one(values, others, name, extras))
+    return _patch(out, mask, _one_by_one(values, others, name, extras))
 
 
 _AUDIT_KNOWN = frozenset(

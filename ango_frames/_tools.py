@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from ango_frames._answers import add_classifications
-from ango_frames._timestamps import audit
+from ango_frames._timestamps import NO_AUDIT, audit
 
 __all__ = ["GEOMETRY_KEYS", "add_objects"]
 
@@ -46,10 +46,10 @@ OBJECT_KEYS = frozenset(
     )
 )
 _QUIET_EXTRA = frozenset(("masks",))
-_KEY_FRAME = ("isKeyFrame", "keyFrame", "keyframe")
 
 N_GEOM = 23  # x .. pdf_image in schemas.OBJECTS
 NO_GEOM = (None,) * N_GEOM
+_AFTER_BOX = NO_GEOM[6:]
 _BOX_KEYS = frozenset(("x", "y", "width", "height", "objectId"))
 _RBOX_KEYS = _BOX_KEYS | {"rotation", "corners"}
 _NER_KEYS = frozenset(("start", "end", "selection", "objectId"))
@@ -68,15 +68,6 @@ class _BadShape(Exception):
     """The geometry is not the documented shape; the caller keeps it raw in ``extra``."""
 
 
-def _corner(origin: Any, size: Any) -> tuple[Any, Any]:
-    """Top-left coordinate and positive size from the first-clicked corner and signed size."""
-    if origin is None or size is None:
-        return origin, size
-    if size < 0:
-        return origin + size, -size
-    return origin, size
-
-
 def _leftover(g: dict, known: frozenset, key: str, extra: dict | None, unknown: Counter) -> Any:
     for k in g:
         if k not in known:
@@ -90,10 +81,14 @@ def _box(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple,
     if type(g) is not dict:
         raise _BadShape
     get = g.get
-    ox, oy = get("x"), get("y")
-    try:
-        x, w = _corner(ox, get("width"))
-        y, h = _corner(oy, get("height"))
+    x = ox = get("x")
+    y = oy = get("y")
+    w, h = get("width"), get("height")
+    try:  # top-left corner and positive size from the first-clicked corner and signed size
+        if x is not None and w is not None and w < 0:
+            x, w = x + w, -w
+        if y is not None and h is not None and h < 0:
+            y, h = y + h, -h
     except TypeError:
         raise _BadShape from None
     rotated = key == "rotated-bounding-box"
@@ -102,7 +97,7 @@ def _box(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple,
         extra = _leftover(g, known, key, extra, unknown)
     if rotated:
         return (x, y, w, h, ox, oy, get("rotation"), get("corners"), *NO_GEOM[8:]), extra
-    return (x, y, w, h, ox, oy, *NO_GEOM[6:]), extra
+    return (x, y, w, h, ox, oy, *_AFTER_BOX), extra
 
 
 def _points(g: Any) -> tuple:
@@ -221,29 +216,8 @@ def _geometry(key: str, g: Any, extra: dict | None, unknown: Counter) -> tuple[s
     return key, geom, extra
 
 
-def _key_frame(get: Any) -> Any:
-    for k in _KEY_FRAME:
-        v = get(k)
-        if v is not None:
-            return v
-    return None
-
-
-def _one(
-    entry: dict,
-    object_id: str,
-    task_id: str,
-    extra: dict | None,
-    unknown: Counter,
-) -> tuple:
-    """The objects row of one entry (or one frame merged into its entry)."""
-    get = entry.get
-    tool, geom, first = None, NO_GEOM, None
-    for key in entry:
-        if key in _GEOMETRY:  # a documented geometry wins over undocumented ones
-            first = key
-            tool, geom, extra = _geometry(key, entry[key], extra, unknown)
-            break
+def _odd_keys(entry: dict, first: str | None, tool: Any, extra: Any, unknown: Counter) -> Any:
+    """(tool, extra) after keeping the keys that are neither object keys nor ``first``."""
     for key in entry:
         if key in OBJECT_KEYS or key == first:
             continue
@@ -257,16 +231,45 @@ def _one(
             unknown[f"object.{key}"] += 1
         extra = {} if extra is None else extra
         extra[key] = value
-    values, extra = audit(get("metadata"), extra, unknown)
+    return tool, extra
+
+
+def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tuple:
+    """The objects row of one entry (or one frame merged into its entry).
+
+    ``lead`` is the row's first values: (task_id, object_id), or (task_id, history_order,
+    object_id) for ``history_objects``.
+    """
+    get = entry.get
+    tool, geom, first, odd = None, NO_GEOM, None, False
+    for key in entry:  # one pass: the first documented geometry, and whether anything is odd
+        if key in OBJECT_KEYS:
+            continue
+        if first is None and key in _GEOMETRY:
+            first = key
+        else:
+            odd = True
+    if first is not None:  # a documented geometry wins over undocumented ones
+        tool, geom, extra = _geometry(first, entry[first], extra, unknown)
+    if odd:
+        tool, extra = _odd_keys(entry, first, tool, extra, unknown)
+    key_frame = get("isKeyFrame")
+    if key_frame is None:
+        key_frame = get("keyFrame")
+        if key_frame is None:
+            key_frame = get("keyframe")
+    meta = get("metadata")
+    values = NO_AUDIT if meta is None else None
+    if values is None:
+        values, extra = audit(meta, extra, unknown)
     return (
-        task_id,
-        object_id,
+        *lead,
         get("schemaId"),
         get("title"),
         tool,
         get("page"),
         get("interpolationStopped"),
-        _key_frame(get),
+        key_frame,
         get("medical-brush"),
         *geom,
         get("lock"),
@@ -306,9 +309,12 @@ def add_objects(
     append = sink.append
     for n, entry in enumerate(items):
         if type(entry) is not dict:
-            row: tuple[Any, ...] = (task_id, f"{id_prefix}/o{n}", *(None,) * 7, *NO_GEOM)
-            row += (*(None,) * 7, {"object": entry})
-            append(row if order is None else (row[0], order, *row[1:]))
+            lead = (
+                (task_id, f"{id_prefix}/o{n}")
+                if order is None
+                else (task_id, order, f"{id_prefix}/o{n}")
+            )
+            append((*lead, *(None,) * 7, *NO_GEOM, *(None,) * 7, {"object": entry}))
             unknown["object(not a dict)"] += 1
             continue
         oid = entry.get("objectId")
@@ -316,23 +322,22 @@ def add_objects(
             oid = _inner_object_id(entry)
             if oid is None:
                 oid = f"{id_prefix}/o{n}"
+        lead = (task_id, oid) if order is None else (task_id, order, oid)
         frames = entry.get("frames")
         if type(frames) is list:
             base = {k: v for k, v in entry.items() if k != "frames" and k != "classifications"}
             for frame in frames:
                 if type(frame) is dict:
-                    row = _one({**base, **frame}, oid, task_id, None, unknown)
+                    append(_one({**base, **frame}, lead, None, unknown))
                 else:
-                    row = _one(base, oid, task_id, {"frame": frame}, unknown)
-                append(row if order is None else (row[0], order, *row[1:]))
+                    append(_one(base, lead, {"frame": frame}, unknown))
                 nested = frame.get("classifications") if type(frame) is dict else None
                 if nested:
                     add_classifications(
                         nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
                     )
         else:
-            row = _one(entry, oid, task_id, None, unknown)
-            append(row if order is None else (row[0], order, *row[1:]))
+            append(_one(entry, lead, None, unknown))
         nested = entry.get("classifications")
         if nested:
             add_classifications(
