@@ -26,11 +26,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from ango_frames._columns import conform
@@ -43,11 +44,13 @@ __all__ = [
     "PART_BYTES",
     "PartJob",
     "PartResult",
+    "context",
     "in_process_only",
     "parquet_job",
     "resolve_workers",
     "run_parts",
     "table_job",
+    "unwrap",
 ]
 
 # Byte-range parts of an ndjson file: big enough that a worker's start-up and its last, partly
@@ -81,7 +84,7 @@ def resolve_workers(workers: int | None) -> int:
 class PartJob:
     """What one worker does: flatten ``part`` (and, with ``dest``, write it as Parquet)."""
 
-    part: ExportPart
+    part: ExportPart | None  # None: the records are ``raw``
     index: int
     tables: tuple[str, ...]  # tables to build
     write: tuple[str, ...] = ()  # tables to write (Parquet jobs)
@@ -91,6 +94,7 @@ class PartJob:
     provenance: dict[str, Any] = field(default_factory=dict)
     row_group_rows: int = 65536
     partition_by: str | None = None
+    raw: bytes = b""  # records as ndjson lines (chunks of one JSON array, see _pipeline)
 
 
 @dataclass
@@ -121,7 +125,10 @@ class _Failed:
 
 def _flatten(job: PartJob, write: Callable[[dict[str, pa.RecordBatch]], None]) -> Flattener:
     flat = Flattener(job.tables, seen_ids=job.seen_ids)
-    records = iter_part_records(job.part)
+    if job.part is None:
+        records: Iterator[Any] = map(orjson.loads, job.raw.split(b"\n"))
+    else:
+        records = iter_part_records(job.part)
     batch_rows = min(job.row_group_rows, BATCH_ROWS)
     for batches in flatten_records(records, batch_rows=batch_rows, flattener=flat):
         write(batches)
@@ -173,7 +180,7 @@ def table_job(job: PartJob) -> PartResult | _Failed:
     )
 
 
-def _context() -> Any:
+def context() -> Any:
     """forkserver where there is one (workers fork from a clean server that imported this module
     once, so later pools start in milliseconds and never re-run the caller's ``__main__``),
     else spawn. Never fork: the caller may hold Arrow's threads and locks."""
@@ -184,7 +191,8 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _result(result: PartResult | _Failed) -> PartResult:
+def unwrap(result: PartResult | _Failed) -> PartResult:
+    """The worker's result, or its error raised here."""
     if isinstance(result, _Failed):
         raise result.rebuild()
     return result
@@ -205,7 +213,7 @@ def _run(
     """
 
     def store(result: PartResult | _Failed) -> None:
-        done = _result(result)
+        done = unwrap(result)
         results[done.index] = done
         if progress is not None:
             progress.update(1)
@@ -216,7 +224,7 @@ def _run(
             store(fn(queue.popleft()))
         return
     helpers = min(workers - 1, len(queue) - 1)
-    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=context())
     running: set[Future] = set()
     try:
         while queue or running:

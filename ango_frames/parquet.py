@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ango_frames import _parallel
+from ango_frames import _parallel, _pipeline
 from ango_frames._columns import conform
 from ango_frames._writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
 from ango_frames.export_file import ExportFile
@@ -60,39 +61,51 @@ def _one_process(
     writer.close({t: flat.schema(t) for t in wanted})
 
 
-def _parts_in_workers(
-    parts: list,
-    build: set,
-    wanted: tuple,
-    writer: DatasetWriter,
-    dest: Any,
-    dest_so: Any,
-    workers: int,
-    bar: Any,
-) -> Counter:
-    jobs = [
-        _parallel.PartJob(
-            part,
-            i,
-            tuple(build),
-            write=wanted,
-            dest=os.fspath(dest),
-            dest_storage_options=dict(dest_so or {}),
-            provenance=writer.provenance,
-            row_group_rows=writer.row_group_rows,
-            partition_by=writer.partition_by,
-        )
-        for i, part in enumerate(parts)
-    ]
-    results = _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar)
+def _job(build: set, wanted: tuple, writer: DatasetWriter, dest: Any, dest_so: Any) -> Any:
+    return _parallel.PartJob(
+        None,
+        0,
+        tuple(build),
+        write=wanted,
+        dest=os.fspath(dest),
+        dest_storage_options=dict(dest_so or {}),
+        provenance=writer.provenance,
+        row_group_rows=writer.row_group_rows,
+        partition_by=writer.partition_by,
+    )
+
+
+def _gather(results: list, writer: DatasetWriter, wanted: tuple) -> Counter:
+    """Register the workers' files, bring them to one schema per table; the summed unknowns."""
+    unknown: Counter = Counter()
     for result in results:
         for table, paths in result.files.items():
             writer.files.setdefault(table, []).extend(paths)
-    writer.finish({t: unify(t, [r.schemas[t] for r in results]) for t in wanted})
-    unknown: Counter = Counter()
-    for result in results:
         unknown.update(result.unknown_keys)
+    writer.finish({t: unify(t, [r.schemas[t] for r in results]) for t in wanted})
     return unknown
+
+
+def _in_workers(
+    src: Any, so: Any, parts: list, job: Any, writer: DatasetWriter, workers: int, bar: Any
+) -> Counter | None:
+    """Parts by workers; one JSON array in chunks (None: ids repeat across chunks, undone)."""
+    if len(parts) > 1:
+        jobs = [replace(job, part=part, index=i) for i, part in enumerate(parts)]
+        return _gather(
+            _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+        )
+    chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
+    results, ok = _pipeline.run_chunks(
+        _parallel.parquet_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers, bar
+    )
+    if ok:
+        return _gather(results, writer, job.write)
+    for result in results:
+        for paths in result.files.values():
+            for path in paths:
+                writer.fs.rm(path)
+    return None
 
 
 def export_to_parquet(
@@ -129,9 +142,10 @@ def export_to_parquet(
     workers : int, optional
         Processes converting the parts of a multi-part export (an ndjson file of more than
         64 MiB, a split zip) at once; None means ``min(2, os.cpu_count())``, 1 converts in this
-        process. Each worker holds at most one part's batches; the output is the same whatever
-        the number. A file object, an in-memory (``memory://``) source or destination, or an
-        export of one part is converted in this process.
+        process. A JSON array (one part) is parsed here and converted by ``workers`` processes
+        in chunks (see ``_pipeline``). Each worker holds one part's batches at a time; the
+        output is the same whatever the number. A file object, an in-memory (``memory://``)
+        source or destination, or an ndjson file of one part is converted in this process.
 
     Returns
     -------
@@ -160,12 +174,15 @@ def export_to_parquet(
         or _parallel.in_process_only(dest, dest_storage_options)
     ):
         parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
-    if len(parts) > 1:
-        bar = _progress(progress, len(parts), " parts")
-        unknown = _parts_in_workers(
-            parts, build, wanted, writer, dest, dest_storage_options, workers, bar
-        )
-    else:
+    unknown = None
+    bar = None
+    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+        bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
+        job = _job(build, wanted, writer, dest, dest_storage_options)
+        unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
+    if unknown is None:
+        if bar is not None:
+            bar.close()
         bar = _progress(progress)
         _one_process(src, storage_options, flat, writer, wanted, bar)
         unknown = flat.unknown_keys

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import fsspec
 import pandas as pd
 import pyarrow as pa
 
-from ango_frames import _parallel
+from ango_frames import _parallel, _pipeline
 from ango_frames._columns import conform
 from ango_frames.dtypes import empty_frame, to_pandas
 from ango_frames.export_file import ExportFile
@@ -128,10 +129,23 @@ def _is_path(src: Any) -> bool:
     return isinstance(src, (str, os.PathLike, ExportFile)) or hasattr(src, "read")
 
 
-def _read_parts(parts: list, flat: Flattener, workers: int) -> tuple[dict[str, pa.Table], Counter]:
-    """Every part flattened by ``workers`` processes, unified into one table per name."""
-    jobs = [_parallel.PartJob(part, i, flat.tables) for i, part in enumerate(parts)]
-    results = _parallel.run_parts(_parallel.table_job, jobs, workers)
+def _read_parts(
+    src: Any, so: Any, parts: list, flat: Flattener, workers: int
+) -> tuple[dict[str, pa.Table], Counter] | None:
+    """Every part (or chunk of one JSON array) flattened by ``workers`` processes, unified
+    into one table per name; None when made-up ids repeat across chunks (read in one process).
+    """
+    if len(parts) > 1:
+        jobs = [_parallel.PartJob(part, i, flat.tables) for i, part in enumerate(parts)]
+        results = _parallel.run_parts(_parallel.table_job, jobs, workers)
+    else:
+        chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
+        job = _parallel.PartJob(None, 0, flat.tables)
+        results, ok = _pipeline.run_chunks(
+            _parallel.table_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers
+        )
+        if not ok:
+            return None
     unknown: Counter = Counter()
     tables = {}
     for name in flat.tables:
@@ -176,7 +190,8 @@ def read_export(
     workers : int, optional
         Processes reading the parts of a multi-part export (an ndjson file of more than
         64 MiB, a split zip) at once; None means ``min(2, os.cpu_count())``, 1 reads in this
-        process. The frames are the same whatever the number.
+        process. The frames are the same whatever the number. A JSON array (one part) is
+        parsed here and flattened by ``workers`` processes in chunks.
 
     Returns
     -------
@@ -207,8 +222,11 @@ def read_export(
     parts: list = []
     if workers > 1 and not _parallel.in_process_only(src, storage_options):
         parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
-    if len(parts) > 1:
-        arrow, unknown = _read_parts(parts, flat, workers)
+    done = None
+    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+        done = _read_parts(src, storage_options, parts, flat, workers)
+    if done is not None:
+        arrow, unknown = done
     else:
         arrow = _read_stream(iter_records(src, storage_options=storage_options), flat)
         unknown = flat.unknown_keys

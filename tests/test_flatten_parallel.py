@@ -167,3 +167,26 @@ def test_in_memory_destination_stays_in_process(small_parts: None, tmp_path: Pat
     export_to_parquet(src, "memory://perf-test/out", workers=2)
     tables, _ = read_parquet_tables("memory://perf-test/out")
     assert tables["tasks"].num_rows == 30
+
+
+def test_one_json_array_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ango_frames import _pipeline
+
+    monkeypatch.setattr(_pipeline, "CHUNK_BYTES", 32 * 2**10)
+    src = tmp_path / "export.json"
+    src.write_bytes(orjson.dumps(RECORDS))
+    assert [p.kind for p in plan_parts(src)] == ["json"]
+    out = _both_parquet(src, tmp_path)
+    _assert_same_parquet(out)
+    names = sorted(p.name for p in (tmp_path / "pq2" / "tasks").glob("*.parquet"))
+    assert len(names) > 2  # one file per chunk
+    _assert_same_frames(src)
+    # made-up ids repeating across chunks: read again in one process, same ids
+    bare = {"externalId": "same.jpg", "task": {"tools": [{"point": [1, 2]}], "pad": "x" * 40000}}
+    src.write_bytes(orjson.dumps([bare, bare, bare]))
+    out = _both_parquet(src, tmp_path / "again")
+    _assert_same_parquet(out)
+    assert len(set(out[2]["tasks"].column("task_id").to_pylist())) == 3
+    assert sorted(p.name for p in (tmp_path / "again" / "pq2" / "tasks").glob("*")) == [
+        "part-00000.parquet"
+    ]
