@@ -26,7 +26,19 @@ from ango_frames._columns import conform
 from ango_frames.errors import ConfigError
 from ango_frames.schemas import SCHEMA_VERSION
 
-__all__ = ["METADATA_KEY", "PARTITIONS", "DatasetWriter", "file_metadata", "filesystem"]
+__all__ = [
+    "METADATA_KEY",
+    "PARTITIONS",
+    "ROW_GROUP_BYTES",
+    "DatasetWriter",
+    "file_metadata",
+    "filesystem",
+]
+
+# A row group is also written once its table holds this many bytes of Arrow data, whatever
+# ``row_group_rows`` says: wide tables (objects, classifications) would otherwise keep ~75 MB
+# queued each, and the writer's memory would be most of the converter's.
+ROW_GROUP_BYTES = 8 * 2**20
 
 METADATA_KEY = b"ango_frames"
 PARTITIONS = ("stage", "batch")
@@ -56,6 +68,7 @@ class _Part:
     parts: int = 0
     pending: list[pa.RecordBatch] = field(default_factory=list)
     pending_rows: int = 0
+    pending_bytes: int = 0
 
 
 class DatasetWriter:
@@ -142,14 +155,15 @@ class DatasetWriter:
         part.schema = batch.schema
         part.pending.append(batch)
         part.pending_rows += batch.num_rows
-        if part.pending_rows >= self.row_group_rows:
+        part.pending_bytes += batch.nbytes
+        if part.pending_rows >= self.row_group_rows or part.pending_bytes >= ROW_GROUP_BYTES:
             self._drain(table, part)
 
     def _drain(self, table: str, part: _Part) -> None:
         if not part.pending:
             return
         data = pa.Table.from_batches(part.pending)
-        part.pending, part.pending_rows = [], 0
+        part.pending, part.pending_rows, part.pending_bytes = [], 0, 0
         if part.writer is None:
             path = f"{part.directory}/{self.file_prefix}{part.parts:05d}.parquet"
             part.parts += 1
