@@ -93,6 +93,7 @@ def add_classifications(
     if type(items) is not list:
         items = [items]
     append = sink.append
+    lead = (task_id,) if order is None else (task_id, order)
     extra: dict | None
     cid: Any
     for item in items:
@@ -100,9 +101,17 @@ def add_classifications(
             # not a classification at all: keep it, visibly, as a row of its own
             cid = f"{id_prefix}/c{counter[0]}"
             counter[0] += 1
-            row: tuple[Any, ...] = (task_id, object_id, cid, parent_id, *(None,) * 12, *NO_AUDIT)
-            row += ({"classification": item},)
-            append(row if order is None else (row[0], order, *row[1:]))
+            append(
+                (
+                    *lead,
+                    object_id,
+                    cid,
+                    parent_id,
+                    *(None,) * 12,
+                    *NO_AUDIT,
+                    {"classification": item},
+                )
+            )
             continue
         get = item.get
         cid = get("objectId")
@@ -110,36 +119,37 @@ def add_classifications(
             cid = f"{id_prefix}/c{counter[0]}"
         counter[0] += 1
         kind = get("tool")
-        values, extra = audit(get("metadata"), None, unknown)
+        meta = get("metadata")
+        if meta is None:
+            values, extra = NO_AUDIT, None
+        else:
+            values, extra = audit(meta, None, unknown)
         if not CLASSIFICATION_KEYS.issuperset(item):
             extra = _unknown_keys(item, CLASSIFICATION_KEYS, "classification", extra, unknown)
-        head = (task_id, object_id, cid, parent_id, get("schemaId"), get("title"), kind)
+        head = (*lead, object_id, cid, parent_id, get("schemaId"), get("title"), kind)
         tail = (
             get("page"),
             get("interpolationStopped"),
             get("columnField"),
             get("lock"),
             *values,
+            extra,
         )
         answer = get("answer")
         if type(answer) is list:
             if not answer:
-                row = (*head, None, None, True, False, None, *tail, extra)
-                append(row if order is None else (row[0], order, *row[1:]))
+                append((*head, None, None, True, False, None, *tail))
             for i, value in enumerate(answer):
                 if type(value) is str:
                     path = value.split(_PATH_SEP) if kind == _TREE else None
-                    row = (*head, value, i, True, False, path, *tail, extra)
+                    append((*head, value, i, True, False, path, *tail))
                 else:
-                    row = (*head, json_text(value), i, True, True, None, *tail, extra)
-                append(row if order is None else (row[0], order, *row[1:]))
+                    append((*head, json_text(value), i, True, True, None, *tail))
+        elif answer is None or type(answer) is str:
+            path = answer.split(_PATH_SEP) if kind == _TREE and answer is not None else None
+            append((*head, answer, None, False, False, path, *tail))
         else:
-            if answer is None or type(answer) is str:
-                path = answer.split(_PATH_SEP) if kind == _TREE and answer is not None else None
-                row = (*head, answer, None, False, False, path, *tail, extra)
-            else:
-                row = (*head, json_text(answer), None, False, True, None, *tail, extra)
-            append(row if order is None else (row[0], order, *row[1:]))
+            append((*head, json_text(answer), None, False, True, None, *tail))
         children = get("classifications")
         if children:
             add_classifications(

@@ -27,6 +27,9 @@ _ALLOWED: dict[pa.DataType, frozenset] = {
     pa.bool_(): frozenset((bool, _NONE)),
 }
 _I64 = 2**63
+_NULL = pa.null()
+_INT64 = pa.int64()
+_FROM_INT = (pa.float64(), pa.int32())
 
 # Kinds of dynamic columns, from the values seen so far: "null" (only nulls), "bool", "int",
 # "float" (ints and floats), "string", "json" (mixed or nested: JSON text for non-strings).
@@ -87,14 +90,36 @@ def _fits(value: Any, typ: pa.DataType, allowed: frozenset | None) -> Any:
 
 
 def to_array(values: list | tuple, field: pa.Field, extras: list) -> pa.Array:
-    """``values`` as an array of ``field.type``; misfits go to ``extras[i][field.name]``."""
+    """``values`` as an array of ``field.type``; misfits go to ``extras[i][field.name]``.
+
+    Scalar columns are converted with Arrow's type inference first (one C pass, which tells
+    ``1.5`` from ``1`` and ``True`` from ``1``), then cast where the inferred type is a narrower
+    one the column accepts (int64 -> float64 / int32, all-null -> any); only a column holding
+    misfits takes the value-by-value path.
+    """
     typ = field.type
     allowed = _ALLOWED.get(typ)
-    if allowed is None or allowed.issuperset(map(type, values)):
+    if allowed is None:
         try:
             return pa.array(values, type=typ)
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             pass
+    else:
+        try:
+            arr = pa.array(values)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            arr = None
+        if arr is not None:
+            kind = arr.type
+            if kind == typ:
+                return arr
+            if kind == _NULL:
+                return pa.nulls(len(arr), typ)
+            if kind == _INT64 and typ in _FROM_INT:
+                try:
+                    return arr.cast(typ)  # safe cast: overflow / precision loss raise
+                except (pa.ArrowException, OverflowError):
+                    pass
     out = list(values)
     for i, value in enumerate(out):
         if value is None:

@@ -1,9 +1,7 @@
 """Tool entries (annotation objects) to rows of the ``objects`` table (FORMAT.md §2).
 
 One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout
-the newest docs hint at). Geometry becomes plain columns: boxes normalised to a top-left origin
-and a positive size (the raw corner stays in ``origin_x`` / ``origin_y``), vertices as lists of
-``[x, y]``, segmentation zones, NER offsets and PDF areas. Rows are tuples in the column order of
+the newest docs hint at). Geometry becomes plain columns (see :mod:`ango_frames._geometry`). Rows are tuples in the column order of
 ``schemas.OBJECTS``; the last value is the row's ``extra`` dict or None.
 """
 
@@ -13,7 +11,8 @@ from collections import Counter
 from typing import Any
 
 from ango_frames._answers import add_classifications
-from ango_frames._timestamps import audit
+from ango_frames._geometry import NO_GEOM, geometry
+from ango_frames._timestamps import NO_AUDIT, audit
 
 __all__ = ["GEOMETRY_KEYS", "add_objects"]
 
@@ -46,204 +45,10 @@ OBJECT_KEYS = frozenset(
     )
 )
 _QUIET_EXTRA = frozenset(("masks",))
-_KEY_FRAME = ("isKeyFrame", "keyFrame", "keyframe")
-
-N_GEOM = 23  # x .. pdf_image in schemas.OBJECTS
-NO_GEOM = (None,) * N_GEOM
-_BOX_KEYS = frozenset(("x", "y", "width", "height", "objectId"))
-_RBOX_KEYS = _BOX_KEYS | {"rotation", "corners"}
-_NER_KEYS = frozenset(("start", "end", "selection", "objectId"))
-_FLAT_PDF_KEYS = frozenset(
-    ("x1", "y1", "x2", "y2", "width", "height", "pageNumber", "text", "image", "objectId")
-)
-_PDF_KEYS = frozenset(("position", "content", "objectId"))
-_POSITION_KEYS = frozenset(("boundingRect", "rects", "pageNumber"))
-_RECT_KEYS = ("x1", "y1", "x2", "y2", "width", "height")
-_RECT_KNOWN = frozenset(_RECT_KEYS)
-_CONTENT_KEYS = frozenset(("text", "image"))
-_ZONE_KNOWN = frozenset(("region", "holes"))
 
 
-class _BadShape(Exception):
-    """The geometry is not the documented shape; the caller keeps it raw in ``extra``."""
-
-
-def _corner(origin: Any, size: Any) -> tuple[Any, Any]:
-    """Top-left coordinate and positive size from the first-clicked corner and signed size."""
-    if origin is None or size is None:
-        return origin, size
-    if size < 0:
-        return origin + size, -size
-    return origin, size
-
-
-def _leftover(g: dict, known: frozenset, key: str, extra: dict | None, unknown: Counter) -> Any:
-    for k in g:
-        if k not in known:
-            extra = {} if extra is None else extra
-            extra[f"{key}.{k}"] = g[k]
-            unknown[f"object.{key}.{k}"] += 1
-    return extra
-
-
-def _box(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
-    if type(g) is not dict:
-        raise _BadShape
-    get = g.get
-    ox, oy = get("x"), get("y")
-    try:
-        x, w = _corner(ox, get("width"))
-        y, h = _corner(oy, get("height"))
-    except TypeError:
-        raise _BadShape from None
-    rotated = key == "rotated-bounding-box"
-    known = _RBOX_KEYS if rotated else _BOX_KEYS
-    if not known.issuperset(g):
-        extra = _leftover(g, known, key, extra, unknown)
-    if rotated:
-        return (x, y, w, h, ox, oy, get("rotation"), get("corners"), *NO_GEOM[8:]), extra
-    return (x, y, w, h, ox, oy, *NO_GEOM[6:]), extra
-
-
-def _points(g: Any) -> tuple:
-    if type(g) is not list:
-        raise _BadShape
-    return (*NO_GEOM[:8], g, *NO_GEOM[9:])
-
-
-def _point(g: Any) -> tuple:
-    if type(g) is not list or len(g) != 2:
-        raise _BadShape
-    return (g[0], g[1], *NO_GEOM[2:8], [g], *NO_GEOM[9:])
-
-
-def _segmentation(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
-    if type(g) is not dict:
-        raise _BadShape
-    raw = g.get("zones")
-    zones = None
-    if raw is not None:
-        if type(raw) is not list:
-            raise _BadShape
-        zones = []
-        for zone in raw:
-            if type(zone) is not dict or not _ZONE_KNOWN.issuperset(zone):
-                raise _BadShape
-            holes = zone.get("holes")
-            # the legacy field table prints holes as one flat ring: wrap it into a list of rings
-            if holes and type(holes[0]) is list and holes[0] and type(holes[0][0]) in (int, float):
-                holes = [holes]
-            zones.append({"region": zone.get("region"), "holes": holes})
-    if len(g) > 1 or "zones" not in g:
-        extra = _leftover(g, frozenset(("zones",)), "segmentation", extra, unknown)
-    return (*NO_GEOM[:9], zones, *NO_GEOM[10:]), extra
-
-
-def _ner(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
-    if type(g) is not dict:
-        raise _BadShape
-    if not _NER_KEYS.issuperset(g):
-        extra = _leftover(g, _NER_KEYS, "ner", extra, unknown)
-    return (*NO_GEOM[:10], g.get("start"), g.get("end"), g.get("selection"), *NO_GEOM[13:]), extra
-
-
-def _rects(raw: Any) -> list | None:
-    if raw is None:
-        return None
-    if type(raw) is not list:
-        raise _BadShape
-    out = []
-    for r in raw:
-        if type(r) is not dict or not _RECT_KNOWN.issuperset(r):
-            raise _BadShape
-        out.append({k: r.get(k) for k in _RECT_KEYS})
-    return out
-
-
-def _pdf(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
-    """The export shape ``{position: {boundingRect, rects, pageNumber}, content}`` or the flat
-    import shape ``{x1, y1, x2, y2, width, height, pageNumber, text}``."""
-    if type(g) is not dict:
-        raise _BadShape
-    if "position" in g:
-        pos = g["position"]
-        content = g.get("content") or {}
-        if type(pos) is not dict or type(content) is not dict:
-            raise _BadShape
-        rect = pos.get("boundingRect") or {}
-        if type(rect) is not dict:
-            raise _BadShape
-        rects = _rects(pos.get("rects"))
-        text, image, page = content.get("text"), content.get("image"), pos.get("pageNumber")
-        if not _PDF_KEYS.issuperset(g):
-            extra = _leftover(g, _PDF_KEYS, key, extra, unknown)
-        if not _POSITION_KEYS.issuperset(pos):
-            extra = _leftover(pos, _POSITION_KEYS, f"{key}.position", extra, unknown)
-        if not _RECT_KNOWN.issuperset(rect):
-            extra = _leftover(rect, _RECT_KNOWN, f"{key}.position.boundingRect", extra, unknown)
-        if not _CONTENT_KEYS.issuperset(content):
-            extra = _leftover(content, _CONTENT_KEYS, f"{key}.content", extra, unknown)
-    else:
-        rect, rects = g, None
-        text, image, page = g.get("text"), g.get("image"), g.get("pageNumber")
-        if not _FLAT_PDF_KEYS.issuperset(g):
-            extra = _leftover(g, _FLAT_PDF_KEYS, key, extra, unknown)
-    get = rect.get
-    values = (page, get("x1"), get("y1"), get("x2"), get("y2"), get("width"), get("height"))
-    return NO_GEOM[:13] + values + (rects, text, image), extra
-
-
-def _geometry(key: str, g: Any, extra: dict | None, unknown: Counter) -> tuple[str, tuple, Any]:
-    """(tool, 23 geometry values, extra) of one known geometry key."""
-    try:
-        if key == "bounding-box":
-            if type(g) is dict and "x1" in g:  # a PDF area printed under "bounding-box"
-                geom, extra = _pdf(g, key, extra, unknown)
-                return "pdf", geom, extra
-            geom, extra = _box(g, key, extra, unknown)
-        elif key == "polygon" or key == "polyline":
-            geom = _points(g)
-        elif key == "point":
-            geom = _point(g)
-        elif key == "rotated-bounding-box":
-            geom, extra = _box(g, key, extra, unknown)
-        elif key == "segmentation":
-            geom, extra = _segmentation(g, extra, unknown)
-        elif key == "ner":
-            geom, extra = _ner(g, extra, unknown)
-        else:
-            geom, extra = _pdf(g, key, extra, unknown)
-    except _BadShape:
-        extra = {} if extra is None else extra
-        extra[key] = g
-        unknown[f"object.{key}(unreadable)"] += 1
-        return key, NO_GEOM, extra
-    return key, geom, extra
-
-
-def _key_frame(get: Any) -> Any:
-    for k in _KEY_FRAME:
-        v = get(k)
-        if v is not None:
-            return v
-    return None
-
-
-def _one(
-    entry: dict,
-    object_id: str,
-    task_id: str,
-    extra: dict | None,
-    unknown: Counter,
-) -> tuple:
-    """The objects row of one entry (or one frame merged into its entry)."""
-    get = entry.get
-    tool, geom, first = None, NO_GEOM, None
-    for key in entry:
-        if key in _GEOMETRY:  # a documented geometry wins over undocumented ones
-            first = key
-            tool, geom, extra = _geometry(key, entry[key], extra, unknown)
-            break
+def _odd_keys(entry: dict, first: str | None, tool: Any, extra: Any, unknown: Counter) -> Any:
+    """(tool, extra) after keeping the keys that are neither object keys nor ``first``."""
     for key in entry:
         if key in OBJECT_KEYS or key == first:
             continue
@@ -257,16 +62,45 @@ def _one(
             unknown[f"object.{key}"] += 1
         extra = {} if extra is None else extra
         extra[key] = value
-    values, extra = audit(get("metadata"), extra, unknown)
+    return tool, extra
+
+
+def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tuple:
+    """The objects row of one entry (or one frame merged into its entry).
+
+    ``lead`` is the row's first values: (task_id, object_id), or (task_id, history_order,
+    object_id) for ``history_objects``.
+    """
+    get = entry.get
+    tool, geom, first, odd = None, NO_GEOM, None, False
+    for key in entry:  # one pass: the first documented geometry, and whether anything is odd
+        if key in OBJECT_KEYS:
+            continue
+        if first is None and key in _GEOMETRY:
+            first = key
+        else:
+            odd = True
+    if first is not None:  # a documented geometry wins over undocumented ones
+        tool, geom, extra = geometry(first, entry[first], extra, unknown)
+    if odd:
+        tool, extra = _odd_keys(entry, first, tool, extra, unknown)
+    key_frame = get("isKeyFrame")
+    if key_frame is None:
+        key_frame = get("keyFrame")
+        if key_frame is None:
+            key_frame = get("keyframe")
+    meta = get("metadata")
+    values = NO_AUDIT if meta is None else None
+    if values is None:
+        values, extra = audit(meta, extra, unknown)
     return (
-        task_id,
-        object_id,
+        *lead,
         get("schemaId"),
         get("title"),
         tool,
         get("page"),
         get("interpolationStopped"),
-        _key_frame(get),
+        key_frame,
         get("medical-brush"),
         *geom,
         get("lock"),
@@ -306,9 +140,12 @@ def add_objects(
     append = sink.append
     for n, entry in enumerate(items):
         if type(entry) is not dict:
-            row: tuple[Any, ...] = (task_id, f"{id_prefix}/o{n}", *(None,) * 7, *NO_GEOM)
-            row += (*(None,) * 7, {"object": entry})
-            append(row if order is None else (row[0], order, *row[1:]))
+            lead = (
+                (task_id, f"{id_prefix}/o{n}")
+                if order is None
+                else (task_id, order, f"{id_prefix}/o{n}")
+            )
+            append((*lead, *(None,) * 7, *NO_GEOM, *(None,) * 7, {"object": entry}))
             unknown["object(not a dict)"] += 1
             continue
         oid = entry.get("objectId")
@@ -316,23 +153,22 @@ def add_objects(
             oid = _inner_object_id(entry)
             if oid is None:
                 oid = f"{id_prefix}/o{n}"
+        lead = (task_id, oid) if order is None else (task_id, order, oid)
         frames = entry.get("frames")
         if type(frames) is list:
             base = {k: v for k, v in entry.items() if k != "frames" and k != "classifications"}
             for frame in frames:
                 if type(frame) is dict:
-                    row = _one({**base, **frame}, oid, task_id, None, unknown)
+                    append(_one({**base, **frame}, lead, None, unknown))
                 else:
-                    row = _one(base, oid, task_id, {"frame": frame}, unknown)
-                append(row if order is None else (row[0], order, *row[1:]))
+                    append(_one(base, lead, {"frame": frame}, unknown))
                 nested = frame.get("classifications") if type(frame) is dict else None
                 if nested:
                     add_classifications(
                         nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
                     )
         else:
-            row = _one(entry, oid, task_id, None, unknown)
-            append(row if order is None else (row[0], order, *row[1:]))
+            append(_one(entry, lead, None, unknown))
         nested = entry.get("classifications")
         if nested:
             add_classifications(

@@ -6,213 +6,106 @@ Parquet dataset per table at ``dest/<table>/`` (any fsspec URL), a row group at 
     dest/tasks/part-00000.parquet
     dest/objects/stage=Complete/part-00000.parquet      # partition_by="stage"
 
-When a new ``metadata_*`` / ``context_*`` key appears mid-stream the ``tasks`` schema widens: the
-current file is closed and a new part starts with the wider schema; at the end, parts written
-with an older schema are rewritten to the final one, one row group at a time. Every file's
-key-value metadata holds ``b"ango_frames"``: JSON ``{"schema_version", "table", "provenance"}``.
+An export of several parts (an ndjson file of more than 64 MiB, a split zip) is converted by
+worker processes, one part each, which write ``part-<part>-<n>.parquet`` files themselves (see
+:mod:`ango_frames._parallel`); the datasets read back identical to a one-process conversion.
+See :mod:`ango_frames._writer` for schema widening and the files' ``ango_frames`` metadata.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
-import fsspec
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ango_frames import _parallel, _pipeline
 from ango_frames._columns import conform
-from ango_frames.errors import ConfigError
+from ango_frames._writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
 from ango_frames.export_file import ExportFile
-from ango_frames.flatten import Flattener, flatten_records, warn_unknown_keys
-from ango_frames.records import iter_records, source_provenance
-from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES
+from ango_frames.flatten import BATCH_ROWS, Flattener, flatten_records, warn_unknown_keys
+from ango_frames.parts import unify
+from ango_frames.records import iter_records, plan_parts, source_provenance
+from ango_frames.schemas import TABLE_NAMES
 
 __all__ = ["METADATA_KEY", "export_to_parquet", "read_parquet_tables"]
 
-METADATA_KEY = b"ango_frames"
-PARTITIONS = ("stage", "batch")
-_NULL_PART = "__HIVE_DEFAULT_PARTITION__"
+# kept importable from here (ExportTables.to_parquet, older callers)
+_ = (DatasetWriter, file_metadata)
 
 
-def _fs(dest: str | os.PathLike, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
-    fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
-    return fs, root.rstrip("/")
+def _progress(progress: bool, total: int | None = None, unit: str = " records") -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, desc="export to parquet")
 
 
-def file_metadata(table: str, provenance: dict[str, Any]) -> dict[bytes, bytes]:
-    """The ``ango_frames`` key-value metadata of one table's files."""
-    blob = {"schema_version": SCHEMA_VERSION, "table": table, "provenance": provenance}
-    return {METADATA_KEY: orjson.dumps(blob, default=str)}
+def _one_process(
+    src: Any, storage_options: Any, flat: Flattener, writer: DatasetWriter, wanted: tuple, bar: Any
+) -> None:
+    records = iter_records(src, storage_options=storage_options)
+    for batches in flatten_records(
+        records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
+    ):
+        writer.write_all(batches, wanted)
+        if bar is not None:
+            bar.n = flat.records
+            bar.refresh()
+    writer.close({t: flat.schema(t) for t in wanted})
 
 
-@dataclass
-class _Part:
-    """One (table, partition) being written: its current file and the rows not yet written."""
+def _job(build: set, wanted: tuple, writer: DatasetWriter, dest: Any, dest_so: Any) -> Any:
+    return _parallel.PartJob(
+        None,
+        0,
+        tuple(build),
+        write=wanted,
+        dest=os.fspath(dest),
+        dest_storage_options=dict(dest_so or {}),
+        provenance=writer.provenance,
+        row_group_rows=writer.row_group_rows,
+        partition_by=writer.partition_by,
+    )
 
-    directory: str
-    schema: pa.Schema | None = None
-    writer: pq.ParquetWriter | None = None
-    handle: Any = None
-    parts: int = 0
-    pending: list[pa.RecordBatch] = field(default_factory=list)
-    pending_rows: int = 0
+
+def _gather(results: list, writer: DatasetWriter, wanted: tuple) -> Counter:
+    """Register the workers' files, bring them to one schema per table; the summed unknowns."""
+    unknown: Counter = Counter()
+    for result in results:
+        for table, paths in result.files.items():
+            writer.files.setdefault(table, []).extend(paths)
+        unknown.update(result.unknown_keys)
+    writer.finish({t: unify(t, [r.schemas[t] for r in results]) for t in wanted})
+    return unknown
 
 
-class DatasetWriter:
-    """Writes record batches as per-table, optionally partitioned Parquet datasets."""
-
-    def __init__(
-        self,
-        fs: Any,
-        root: str,
-        provenance: dict[str, Any],
-        row_group_rows: int,
-        partition_by: str | None,
-    ) -> None:
-        if partition_by is not None and partition_by not in PARTITIONS:
-            raise ConfigError(
-                f"partition_by must be one of {PARTITIONS} or None, not {partition_by!r}"
-            )
-        if row_group_rows < 1:
-            raise ConfigError(f"row_group_rows must be >= 1, got {row_group_rows}")
-        self.fs, self.root, self.partition_by = fs, root, partition_by
-        self.row_group_rows = row_group_rows
-        self.provenance = provenance
-        self._parts: dict[tuple[str, str | None], _Part] = {}
-        self.files: dict[str, list[str]] = {}
-
-    # -------------------------------------------------------------- partitions
-    def _keys(self, table: str, batch: pa.RecordBatch, task_keys: dict[Any, Any]) -> list[Any]:
-        if table in ("tasks", "issues"):
-            if self.partition_by == "stage":
-                return batch.column("stage").to_pylist()
-            return [b[0] if b else None for b in batch.column("batches").to_pylist()]
-        return [task_keys.get(t) for t in batch.column("task_id").to_pylist()]
-
-    def task_keys(self, tasks: pa.RecordBatch | pa.Table) -> dict[Any, Any]:
-        """task_id -> partition value, from rows of the ``tasks`` table."""
-        keys = self._keys("tasks", tasks, {})
-        return dict(zip(tasks.column("task_id").to_pylist(), keys, strict=True))
-
-    def write_all(
-        self,
-        batches: dict[str, pa.RecordBatch],
-        tables: Iterable[str],
-        task_keys: dict[Any, Any] | None = None,
-    ) -> None:
-        """Write one flush of the Flattener (a record's rows are all in the same flush).
-
-        ``task_keys`` (task_id -> partition value) defaults to the one of ``batches["tasks"]``.
-        """
-        if task_keys is None:
-            task_keys = {}
-            if self.partition_by is not None and "tasks" in batches:
-                task_keys = self.task_keys(batches["tasks"])
-        for table in tables:
-            batch = batches.get(table)
-            if batch is None or batch.num_rows == 0:
-                continue
-            if self.partition_by is None:
-                self.write(table, None, batch)
-                continue
-            keys = self._keys(table, batch, task_keys)
-            distinct = list(dict.fromkeys(keys))
-            if len(distinct) == 1:
-                self.write(table, distinct[0], batch)
-                continue
-            key_array = pa.array(keys, type=pa.string())
-            for key in distinct:
-                mask = pc.is_null(key_array) if key is None else pc.equal(key_array, key)
-                self.write(table, key, batch.filter(mask))
-
-    def write(self, table: str, key: Any, batch: pa.RecordBatch) -> None:
-        """Queue ``batch`` for (table, key); write a row group when ``row_group_rows`` are queued."""
-        part = self._parts.get((table, key))
-        if part is None:
-            directory = f"{self.root}/{table}"
-            if self.partition_by is not None:
-                value = _NULL_PART if key is None else quote(str(key), safe="")
-                directory = f"{directory}/{self.partition_by}={value}"
-            part = self._parts[(table, key)] = _Part(directory)
-        if part.schema is not None and not part.schema.equals(batch.schema):
-            self._drain(table, part)  # the tasks schema widened: finish this file, start another
-            self._close(part)
-        part.schema = batch.schema
-        part.pending.append(batch)
-        part.pending_rows += batch.num_rows
-        if part.pending_rows >= self.row_group_rows:
-            self._drain(table, part)
-
-    def _drain(self, table: str, part: _Part) -> None:
-        if not part.pending:
-            return
-        data = pa.Table.from_batches(part.pending)
-        part.pending, part.pending_rows = [], 0
-        if part.writer is None:
-            path = f"{part.directory}/part-{part.parts:05d}.parquet"
-            part.parts += 1
-            self.fs.makedirs(part.directory, exist_ok=True)
-            part.handle = self.fs.open(path, "wb")
-            schema = data.schema.with_metadata(file_metadata(table, self.provenance))
-            part.writer = pq.ParquetWriter(part.handle, schema)
-            self.files.setdefault(table, []).append(path)
-        part.writer.write_table(data, row_group_size=self.row_group_rows)
-
-    @staticmethod
-    def _close(part: _Part) -> None:
-        if part.writer is not None:
-            part.writer.close()
-            part.handle.close()
-        part.writer = part.handle = None
-
-    def close(self, schemas: dict[str, pa.Schema]) -> None:
-        """Write what is queued, close every file, then give every part of a table its final schema.
-
-        Tables in ``schemas`` that got no rows get one empty file, so readers see their columns.
-        """
-        for (table, _key), part in self._parts.items():
-            self._drain(table, part)
-            self._close(part)
-        for table, schema in schemas.items():
-            if table not in self.files:
-                self._write_empty(table, schema)
-                continue
-            for path in self.files[table]:
-                self._unify(path, table, schema)
-
-    def _write_empty(self, table: str, schema: pa.Schema) -> None:
-        directory = f"{self.root}/{table}"
-        path = f"{directory}/part-00000.parquet"
-        self.fs.makedirs(directory, exist_ok=True)
-        with self.fs.open(path, "wb") as handle:
-            pq.write_table(
-                schema.empty_table().replace_schema_metadata(file_metadata(table, self.provenance)),
-                handle,
-            )
-        self.files[table] = [path]
-
-    def _unify(self, path: str, table: str, schema: pa.Schema) -> None:
-        """Rewrite ``path`` with ``schema`` if it was written with a narrower one."""
-        with self.fs.open(path, "rb") as handle:
-            old = pq.read_schema(handle)
-        if old.remove_metadata().equals(schema):
-            return
-        tmp = f"{path}.rewrite"
-        meta = file_metadata(table, self.provenance)
-        with self.fs.open(path, "rb") as src, self.fs.open(tmp, "wb") as out:
-            reader = pq.ParquetFile(src)
-            with pq.ParquetWriter(out, schema.with_metadata(meta)) as writer:
-                for i in range(reader.num_row_groups):
-                    group = reader.read_row_group(i)
-                    writer.write_table(conform(group, schema), row_group_size=self.row_group_rows)
-        self.fs.rm(path)
-        self.fs.mv(tmp, path)
+def _in_workers(
+    src: Any, so: Any, parts: list, job: Any, writer: DatasetWriter, workers: int, bar: Any
+) -> Counter | None:
+    """Parts by workers; one JSON array in chunks (None: ids repeat across chunks, undone)."""
+    if len(parts) > 1:
+        jobs = [replace(job, part=part, index=i) for i, part in enumerate(parts)]
+        return _gather(
+            _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+        )
+    chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
+    results, ok = _pipeline.run_chunks(
+        _parallel.parquet_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers, bar
+    )
+    if ok:
+        return _gather(results, writer, job.write)
+    for result in results:
+        for paths in result.files.values():
+            for path in paths:
+                writer.fs.rm(path)
+    return None
 
 
 def export_to_parquet(
@@ -225,6 +118,7 @@ def export_to_parquet(
     row_group_rows: int = 65536,
     progress: bool = False,
     tables: Iterable[str] | None = None,
+    workers: int | None = None,
 ) -> dict[str, str]:
     """Stream an export into one Parquet dataset per table, in bounded memory.
 
@@ -240,11 +134,18 @@ def export_to_parquet(
         Hive-style subdirectories by the task's stage, or by its first batch (``issues`` by their
         own stage / first batch); other tables follow their task through ``task_id``.
     row_group_rows : int
-        Rows per row group (and per Flattener batch).
+        Rows per row group (the Flattener works in smaller batches, see ``flatten.BATCH_ROWS``).
     progress : bool
-        Show a tqdm bar counting records.
+        Show a tqdm bar counting records (parts, when converted by workers).
     tables : iterable of str, optional
         Only these tables (default: all).
+    workers : int, optional
+        Processes converting the parts of a multi-part export (an ndjson file of more than
+        64 MiB, a split zip) at once; None means ``min(2, os.cpu_count())``, 1 converts in this
+        process. A JSON array (one part) is parsed here and converted by ``workers`` processes
+        in chunks (see ``_pipeline``). Each worker holds one part's batches at a time; the
+        output is the same whatever the number. A file object, an in-memory (``memory://``)
+        source or destination, or an ndjson file of one part is converted in this process.
 
     Returns
     -------
@@ -254,29 +155,41 @@ def export_to_parquet(
     Raises
     ------
     ConfigError
-        Unknown table or partition, bad ``row_group_rows``.
+        Unknown table or partition, bad ``row_group_rows`` or ``workers``.
     ExportFormatError
         The export is not valid JSON / not an export.
     """
+    workers = _parallel.resolve_workers(workers)
     wanted = TABLE_NAMES if tables is None else tuple(tables)
     build = set(wanted) | ({"tasks"} if partition_by is not None else set())
     flat = Flattener(build)
     wanted = tuple(t for t in flat.tables if t in wanted)
-    fs, root = _fs(dest, dest_storage_options)
+    fs, root = filesystem(dest, dest_storage_options)
     provenance = source_provenance(src, storage_options=storage_options)
     writer = DatasetWriter(fs, root, provenance, row_group_rows, partition_by)
-    records = iter_records(src, storage_options=storage_options)
-    if progress:
-        from tqdm.auto import tqdm
-
-        records = tqdm(records, unit=" records", desc="export to parquet")
-    for batches in flatten_records(records, batch_rows=row_group_rows, flattener=flat):
-        writer.write_all(batches, wanted)
-    writer.close({t: flat.schema(t) for t in wanted})
-    if progress:
-        records.close()  # type: ignore[attr-defined]
+    parts: list = []
+    if not (
+        workers == 1
+        or _parallel.in_process_only(src, storage_options)
+        or _parallel.in_process_only(dest, dest_storage_options)
+    ):
+        parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
+    unknown = None
+    bar = None
+    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+        bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
+        job = _job(build, wanted, writer, dest, dest_storage_options)
+        unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
+    if unknown is None:
+        if bar is not None:
+            bar.close()
+        bar = _progress(progress)
+        _one_process(src, storage_options, flat, writer, wanted, bar)
+        unknown = flat.unknown_keys
+    if bar is not None:
+        bar.close()
     source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
-    warn_unknown_keys(flat.unknown_keys, source)
+    warn_unknown_keys(unknown, source)
     base = os.fspath(dest).rstrip("/")
     return {t: f"{base}/{t}" for t in wanted}
 
@@ -292,7 +205,7 @@ def read_parquet_tables(
     Files are read in path order (partitions, then parts), so an unpartitioned dataset gives its
     rows in the order they were written.
     """
-    fs, root = _fs(dest, storage_options)
+    fs, root = filesystem(dest, storage_options)
     wanted = TABLE_NAMES if tables is None else tuple(tables)
     out: dict[str, pa.Table] = {}
     provenance: dict[str, Any] = {}

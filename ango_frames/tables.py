@@ -13,19 +13,23 @@ frame with the right dtypes when the export has none of it). ``task_id`` joins e
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import fsspec
 import pandas as pd
 import pyarrow as pa
 
+from ango_frames import _parallel, _pipeline
 from ango_frames._columns import conform
 from ango_frames.dtypes import empty_frame, to_pandas
 from ango_frames.export_file import ExportFile
 from ango_frames.flatten import Flattener, flatten_records, warn_unknown_keys
 from ango_frames.parquet import DatasetWriter, read_parquet_tables
-from ango_frames.records import iter_records, source_provenance
+from ango_frames.parts import unify
+from ango_frames.records import iter_records, plan_parts, source_provenance
 from ango_frames.schemas import TABLE_NAMES
 
 __all__ = ["ExportTables", "read_export"]
@@ -125,11 +129,53 @@ def _is_path(src: Any) -> bool:
     return isinstance(src, (str, os.PathLike, ExportFile)) or hasattr(src, "read")
 
 
+def _read_parts(
+    src: Any, so: Any, parts: list, flat: Flattener, workers: int
+) -> tuple[dict[str, pa.Table], Counter] | None:
+    """Every part (or chunk of one JSON array) flattened by ``workers`` processes, unified
+    into one table per name; None when made-up ids repeat across chunks (read in one process).
+    """
+    if len(parts) > 1:
+        jobs = [_parallel.PartJob(part, i, flat.tables) for i, part in enumerate(parts)]
+        results = _parallel.run_parts(_parallel.table_job, jobs, workers)
+    else:
+        chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
+        job = _parallel.PartJob(None, 0, flat.tables)
+        results, ok = _pipeline.run_chunks(
+            _parallel.table_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers
+        )
+        if not ok:
+            return None
+    unknown: Counter = Counter()
+    tables = {}
+    for name in flat.tables:
+        schema = unify(name, [r.schemas[name] for r in results])
+        tables[name] = pa.concat_tables([conform(r.tables.pop(name), schema) for r in results])
+    for result in results:
+        unknown.update(result.unknown_keys)
+    return tables, unknown
+
+
+def _read_stream(records: Iterable[Any], flat: Flattener) -> dict[str, pa.Table]:
+    batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in flat.tables}
+    for out in flatten_records(records, flattener=flat):
+        for name, batch in out.items():
+            batches[name].append(batch)
+    tables = {}
+    for name in flat.tables:
+        schema = flat.schema(name)
+        tables[name] = pa.Table.from_batches(
+            [conform(b, schema) for b in batches.pop(name)], schema=schema
+        )
+    return tables
+
+
 def read_export(
     src: Any,
     *,
     storage_options: dict[str, Any] | None = None,
     tables: Iterable[str] | None = None,
+    workers: int | None = None,
 ) -> ExportTables:
     """Read an Ango export into linked, tidy DataFrames.
 
@@ -141,6 +187,11 @@ def read_export(
         fsspec options for ``src``.
     tables : iterable of str, optional
         Build only these tables (the others are empty frames); faster on big exports.
+    workers : int, optional
+        Processes reading the parts of a multi-part export (an ndjson file of more than
+        64 MiB, a split zip) at once; None means ``min(2, os.cpu_count())``, 1 reads in this
+        process. The frames are the same whatever the number. A JSON array (one part) is
+        parsed here and flattened by ``workers`` processes in chunks.
 
     Returns
     -------
@@ -151,7 +202,7 @@ def read_export(
     ExportFormatError
         ``src`` is not valid JSON / not an export (names the file and position).
     ConfigError
-        An unknown table name.
+        An unknown table name, a bad ``workers``.
 
     Warns
     -----
@@ -159,23 +210,28 @@ def read_export(
         Once, listing the keys the reader does not know and how often they occur; their values
         are kept in the ``extra`` columns.
     """
+    workers = _parallel.resolve_workers(workers)
     flat = Flattener(tables)
-    if _is_path(src):
-        records: Iterable[Any] = iter_records(src, storage_options=storage_options)
-        provenance = source_provenance(src, storage_options=storage_options)
-        source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
+    if not _is_path(src):
+        provenance = {"source": "<records>", "format": "records"}
+        arrow = _read_stream(src, flat)
+        warn_unknown_keys(flat.unknown_keys, "")
+        return ExportTables({n: to_pandas(t, n) for n, t in arrow.items()}, provenance)
+    provenance = source_provenance(src, storage_options=storage_options)
+    source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
+    parts: list = []
+    if workers > 1 and not _parallel.in_process_only(src, storage_options):
+        parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
+    done = None
+    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+        done = _read_parts(src, storage_options, parts, flat, workers)
+    if done is not None:
+        arrow, unknown = done
     else:
-        records, provenance, source = src, {"source": "<records>", "format": "records"}, ""
-    batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in flat.tables}
-    for out in flatten_records(records, flattener=flat):
-        for name, batch in out.items():
-            batches[name].append(batch)
-    warn_unknown_keys(flat.unknown_keys, source)
+        arrow = _read_stream(iter_records(src, storage_options=storage_options), flat)
+        unknown = flat.unknown_keys
+    warn_unknown_keys(unknown, source)
     frames = {}
     for name in flat.tables:
-        schema = flat.schema(name)
-        table = pa.Table.from_batches(
-            [conform(b, schema) for b in batches.pop(name)], schema=schema
-        )
-        frames[name] = to_pandas(table, name)
+        frames[name] = to_pandas(arrow.pop(name), name)
     return ExportTables(frames, provenance)

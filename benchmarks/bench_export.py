@@ -1,14 +1,24 @@
-"""Time export_to_parquet and read_export against a bare parse and pandas.json_normalize.
+"""Time export_to_parquet and read_export against a bare orjson parse and pandas.json_normalize.
 
-    python benchmarks/bench_export.py EXPORT.ndjson            # an existing ndjson export
-    python benchmarks/bench_export.py --generate 50            # write a ~50 MB synthetic one first
-    python benchmarks/bench_export.py --generate 50 --scale    # also 2x the size: is RSS flat?
+    python benchmarks/bench_export.py --generate 300      # the issue's benchmark, one command
+    python benchmarks/bench_export.py --generate 50 --quick
+    python benchmarks/bench_export.py EXPORT.ndjson       # an existing ndjson export
 
-Each measured step runs in its own child process, which reports its wall time and peak RSS, so
-steps do not share caches or heap. ``--generate`` uses ``benchmarks/make_export.py`` when it is
-there (the records helper's generator) and a small built-in generator otherwise.
-Targets: to_parquet <= 2x the bare orjson parse, >= 25x faster than json_normalize, and the
-peak RSS of export_to_parquet flat in the input size.
+``--generate MB`` writes ``benchmarks/data/export-<MB>.{ndjson,json,split.zip}`` with
+``make_export.py`` (same seed, so the same records in each format) when they are missing, then
+measures, on the same files in one run:
+
+* ``orjson_parse``: ``orjson.loads`` of every line of the ndjson file (the baseline);
+* ``json_normalize``: ``pandas.json_normalize`` of the tools and classifications (nested ones
+  included), after the same parse;
+* ``export_to_parquet`` (all tables) for ndjson, json and split inputs, with ``workers=1`` and
+  ``workers=2``; ``read_export`` of the ndjson file with ``workers=1`` and ``workers=2``;
+* memory flatness: ``export_to_parquet`` (ndjson, workers=2) on a file of 1/3 the size.
+
+Each step runs in a fresh child process, which reports its wall time and the peak resident
+memory of its whole process tree (itself and its worker processes, sampled from /proc every
+50 ms; ``ru_maxrss`` where /proc is missing). Targets of the issue: to_parquet <= 2x the parse,
+>= 25x faster than json_normalize, peak RSS flat in the input size.
 """
 
 from __future__ import annotations
@@ -16,115 +26,89 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-import orjson
-
 HERE = Path(__file__).resolve().parent
-STEPS = ("orjson_parse", "export_to_parquet", "read_export", "json_normalize")
+DATA = HERE / "data"
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+FORMATS = {"ndjson": ".ndjson", "json": ".json", "split": ".split.zip"}
 
 
-def _box(rng: random.Random, n: int, page: int | None = None) -> dict:
-    tool = {
-        "objectId": f"{n:023x}",
-        "schemaId": "c0ffee00112233445566778",
-        "title": "car",
-        "bounding-box": {
-            "x": rng.uniform(0, 600),
-            "y": rng.uniform(0, 400),
-            "width": rng.uniform(-50, 50),
-            "height": rng.uniform(5, 50),
-        },
-        "classifications": [
-            {
-                "objectId": f"{n + 1:023x}",
-                "schemaId": "0dd0dd0dd0dd0dd0dd0dd0d",
-                "tool": "radio",
-                "title": "occluded",
-                "answer": rng.choice(["yes", "no"]),
-                "classifications": [
-                    {"objectId": f"{n + 2:023x}", "tool": "text", "title": "n", "answer": "x"}
-                ],
-            }
-        ],
-        "metadata": {"createdAt": "2024-11-01T08:03:12.551Z", "createdBy": "a@example.org"},
-    }
-    if page is not None:
-        tool["page"] = page
-    return tool
+# ----------------------------------------------------------------------------- child side
+def _tree_rss_mb(root: int) -> float:
+    """Resident MB of ``root`` and all its descendants (Linux /proc/<pid>/stat)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) "
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21])
+    total = 0
+    for pid, pages in rss.items():
+        p = pid
+        while p and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += pages
+    return total * _PAGE / 2**20
 
 
-def _record(rng: random.Random, i: int) -> dict:
-    tools = [_box(rng, i * 1000 + 10 * k) for k in range(rng.randint(1, 30))]
-    tools.append(
-        {
-            "objectId": f"p{i}",
-            "polygon": [[rng.random() * 100, rng.random() * 100] for _ in range(8)],
-        }
-    )
-    history = [
-        {
-            "stage": s,
-            "stageId": s,
-            "duration": 100,
-            "completedAt": 1730448192551,
-            "tools": tools[:3],
-        }
-        for s in ("Start", "Label", "Review")
-    ]
-    return {
-        "asset": f"https://files.example.org/{i}.jpg",
-        "externalId": f"{i}.jpg",
-        "metadata": {"width": 640, "height": 480},
-        "contextData": {"site": rng.choice(["north", "south"])},
-        "batches": ["pilot"],
-        "task": {
-            "taskId": f"{i:024x}",
-            "stage": "Complete",
-            "stageId": "Complete",
-            "updatedAt": "2024-11-02T09:14:07.120Z",
-            "totalDuration": 51230,
-            "tools": tools,
-            "classifications": [
-                {"objectId": f"g{i}", "tool": "checkbox", "title": "v", "answer": ["a", "b"]},
-                {"objectId": f"t{i}", "tool": "tree-dropdown", "answer": ["Vehicle / Car / Sedan"]},
-            ],
-            "relations": [{"objectId": f"r{i}", "group": [tools[0]["objectId"], f"p{i}"]}],
-            "stageHistory": history,
-        },
-    }
+class _PeakSampler(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop.is_set():
+            self.peak = max(self.peak, _tree_rss_mb(me))
+            self.stop.wait(0.05)
 
 
-def generate(path: Path, mb: float) -> None:
-    """Write a synthetic ndjson export of at least ``mb`` megabytes."""
-    maker = HERE / "make_export.py"
-    if maker.exists():
-        subprocess.run([sys.executable, str(maker), str(path), "--mb", str(mb)], check=True)
-        return
-    rng, target, written, i = random.Random(0), mb * 2**20, 0, 0
-    with path.open("wb") as out:
-        while written < target:
-            line = orjson.dumps(_record(rng, i)) + b"\n"
-            out.write(line)
-            written += len(line)
-            i += 1
-    print(f"wrote {path} ({written / 2**20:.1f} MB, {i} assets)")
-
-
-def _step(name: str, src: str) -> None:
-    """Run one step in this (child) process and print its time and peak RSS as JSON."""
-    sys.path.insert(0, str(HERE.parent))
+def _normalize(src: str) -> None:
+    import orjson
     import pandas as pd
 
+    tools, classes = [], []
+    with open(src, "rb") as f:
+        for line in f:
+            task = orjson.loads(line)["task"]
+            tools.extend(task.get("tools") or [])
+            classes.extend(task.get("classifications") or [])
+    nested = [c for t in tools for c in t.get("classifications") or []]
+    pd.json_normalize(nested)
+    pd.json_normalize(tools)
+    pd.json_normalize(classes)
+
+
+def _step(name: str, src: str, workers: int) -> None:
+    """Run one step in this (child) process; print its time and peak RSS as JSON."""
+    import warnings
+
+    import orjson
+
+    sys.path.insert(0, str(HERE.parent))
     from ango_frames.parquet import export_to_parquet
     from ango_frames.tables import read_export
 
+    warnings.simplefilter("ignore")
+    sampler = _PeakSampler() if os.path.isdir("/proc") else None
+    if sampler is not None:
+        sampler.start()
     start = time.perf_counter()
     if name == "orjson_parse":
         with open(src, "rb") as f:
@@ -132,28 +116,24 @@ def _step(name: str, src: str) -> None:
                 orjson.loads(line)
     elif name == "export_to_parquet":
         with tempfile.TemporaryDirectory() as tmp:
-            export_to_parquet(src, tmp)
+            export_to_parquet(src, tmp, workers=workers)
     elif name == "read_export":
-        read_export(src)
+        read_export(src, workers=workers)
     elif name == "json_normalize":
-        tools, classes = [], []
-        with open(src, "rb") as f:
-            for line in f:
-                task = orjson.loads(line)["task"]
-                tools.extend(task.get("tools") or [])
-                classes.extend(task.get("classifications") or [])
-        nested = [c for t in tools for c in t.get("classifications") or []]
-        pd.json_normalize(nested)
-        pd.json_normalize(tools)
-        pd.json_normalize(classes)
+        _normalize(src)
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"step": name, "seconds": seconds, "peak_mb": peak_kb / 1024}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if sampler is not None:
+        sampler.stop.set()
+        sampler.join()
+        peak = max(peak, sampler.peak)
+    print(json.dumps({"seconds": seconds, "peak_mb": peak}))
 
 
-def _measure(name: str, src: Path) -> dict:
+# ---------------------------------------------------------------------------- parent side
+def _measure(name: str, src: Path, workers: int = 1) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--step", name, str(src)],
+        [sys.executable, __file__, "--step", name, "--workers", str(workers), str(src)],
         check=True,
         capture_output=True,
         text=True,
@@ -162,58 +142,81 @@ def _measure(name: str, src: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(src: Path, steps: tuple[str, ...]) -> dict[str, dict]:
-    size = src.stat().st_size / 2**20
-    results = {name: _measure(name, src) for name in steps}
-    print(f"\n{src.name}: {size:.1f} MB")
-    for name, r in results.items():
-        print(f"  {name:<18} {r['seconds']:8.2f} s   peak RSS {r['peak_mb']:8.1f} MB")
-    parse = results["orjson_parse"]["seconds"]
-    to_pq = results["export_to_parquet"]["seconds"]
-    print(f"  to_parquet / orjson parse: {to_pq / parse:5.2f}x  (target <= 2x)")
-    if "json_normalize" in results:
-        ratio = results["json_normalize"]["seconds"] / to_pq
-        print(f"  json_normalize / to_parquet: {ratio:5.2f}x  (target >= 25x)")
-    return results
+def generate(mb: float, fmt: str) -> Path:
+    """``benchmarks/data/export-<mb>.<fmt>``, written by make_export.py unless it exists."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"export-{mb:g}{FORMATS[fmt]}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        maker = [sys.executable, str(HERE / "make_export.py"), str(tmp), "--mb", f"{mb:g}"]
+        subprocess.run([*maker, "--format", fmt], check=True)
+        tmp.rename(path)
+    return path
+
+
+def _row(label: str, r: dict, parse: float, normalize: float | None) -> str:
+    ratio = f"{r['seconds'] / parse:6.2f}x"
+    vs_norm = f"{normalize / r['seconds']:6.2f}x" if normalize else "     - "
+    return f"  {label:<34} {r['seconds']:8.2f} s  {ratio}  {vs_norm}  {r['peak_mb']:8.0f} MB"
+
+
+def run(files: dict[str, Path], quick: bool, scale_src: Path | None) -> None:
+    ndjson = files["ndjson"]
+    size = ndjson.stat().st_size / 2**20
+    results: list[tuple[str, dict]] = []
+    parse = _measure("orjson_parse", ndjson)
+    results.append(("orjson_parse (ndjson)", parse))
+    normalize = None
+    if not quick:
+        norm = _measure("json_normalize", ndjson)
+        normalize = norm["seconds"]
+        results.append(("json_normalize (ndjson)", norm))
+    for fmt, path in files.items():
+        for workers in (1, 2):
+            label = f"export_to_parquet {fmt} workers={workers}"
+            results.append((label, _measure("export_to_parquet", path, workers)))
+    for workers in (1, 2):
+        label = f"read_export ndjson workers={workers}"
+        results.append((label, _measure("read_export", ndjson, workers)))
+    print(f"\n{ndjson.stem}: {size:.0f} MB of JSON text per format, {os.cpu_count()} cores")
+    print(f"  {'step':<34} {'time':>10}  {'/parse':>7}  {'norm/x':>7}  {'peak RSS':>11}")
+    for label, r in results:
+        print(_row(label, r, parse["seconds"], normalize))
+    print("  (/parse: time / orjson parse, target <= 2x; norm/x: json_normalize / time, >= 25x)")
+    if scale_src is not None:
+        small = _measure("export_to_parquet", scale_src, 2)
+        big = next(r for label, r in results if label == "export_to_parquet ndjson workers=2")
+        small_mb = scale_src.stat().st_size / 2**20
+        print(
+            f"\nmemory flatness, export_to_parquet ndjson workers=2: peak RSS "
+            f"{small['peak_mb']:.0f} MB at {small_mb:.0f} MB, {big['peak_mb']:.0f} MB at "
+            f"{size:.0f} MB ({big['peak_mb'] / small['peak_mb']:.2f}x for "
+            f"{size / small_mb:.1f}x the input)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("export", nargs="?", help="an ndjson export to measure")
-    parser.add_argument("--generate", type=float, metavar="MB", help="generate a synthetic export")
-    parser.add_argument("--scale", action="store_true", help="also measure 2x the size (RSS flat?)")
-    parser.add_argument("--skip-normalize", action="store_true", help="skip json_normalize (slow)")
-    parser.add_argument("--steps", help=f"comma-separated subset of {','.join(STEPS)}")
+    parser.add_argument("export", nargs="?", help="an existing ndjson export to measure")
+    parser.add_argument("--generate", type=float, metavar="MB", help="generate (or reuse) exports")
+    parser.add_argument("--quick", action="store_true", help="skip json_normalize")
+    parser.add_argument("--no-scale", action="store_true", help="skip the memory-flatness run")
     parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
-        _step(args.step, args.export)
+        _step(args.step, args.export, args.workers)
         return
-    chosen = args.steps.split(",") if args.steps else STEPS
-    steps = tuple(
-        s for s in STEPS if s in chosen and not (args.skip_normalize and s == "json_normalize")
-    )
-    if "orjson_parse" not in steps or "export_to_parquet" not in steps:
-        parser.error("orjson_parse and export_to_parquet are always measured")
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.generate:
-            src = Path(tmp) / "export.ndjson"
-            generate(src, args.generate)
-        elif args.export:
-            src = Path(args.export)
-        else:
-            parser.error("give an export file or --generate MB")
-        small = run(src, steps)
-        if args.scale and args.generate:
-            big = Path(tmp) / "export2.ndjson"
-            generate(big, 2 * args.generate)
-            large = run(big, ("orjson_parse", "export_to_parquet"))
-            a, b = small["export_to_parquet"]["peak_mb"], large["export_to_parquet"]["peak_mb"]
-            print(
-                f"\nexport_to_parquet peak RSS: {a:.0f} MB at 1x, {b:.0f} MB at 2x ({b / a:.2f}x)"
-            )
+    if args.generate:
+        files = {fmt: generate(args.generate, fmt) for fmt in FORMATS}
+        scale = None if args.no_scale else generate(round(args.generate / 3, 1), "ndjson")
+        run(files, args.quick, scale)
+    elif args.export:
+        run({"ndjson": Path(args.export)}, args.quick, None)
+    else:
+        parser.error("give an ndjson export or --generate MB")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""One geometry value of a tool entry to the 23 geometry columns of ``schemas.OBJECTS``.
+
+Boxes are normalised to a top-left origin and a positive size (the raw corner stays in
+``origin_x`` / ``origin_y``), vertices become lists of ``[x, y]``, plus segmentation zones, NER
+offsets and PDF areas (FORMAT.md §2). A value that is not the documented shape is kept raw in
+``extra`` under its key.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+__all__ = ["NO_GEOM", "N_GEOM", "geometry"]
+
+N_GEOM = 23  # x .. pdf_image in schemas.OBJECTS
+NO_GEOM = (None,) * N_GEOM
+_AFTER_BOX = NO_GEOM[6:]
+_BOX_KEYS = frozenset(("x", "y", "width", "height", "objectId"))
+_RBOX_KEYS = _BOX_KEYS | {"rotation", "corners"}
+_NER_KEYS = frozenset(("start", "end", "selection", "objectId"))
+_FLAT_PDF_KEYS = frozenset(
+    ("x1", "y1", "x2", "y2", "width", "height", "pageNumber", "text", "image", "objectId")
+)
+_PDF_KEYS = frozenset(("position", "content", "objectId"))
+_POSITION_KEYS = frozenset(("boundingRect", "rects", "pageNumber"))
+_RECT_KEYS = ("x1", "y1", "x2", "y2", "width", "height")
+_RECT_KNOWN = frozenset(_RECT_KEYS)
+_CONTENT_KEYS = frozenset(("text", "image"))
+_ZONE_KNOWN = frozenset(("region", "holes"))
+
+
+class _BadShape(Exception):
+    """The geometry is not the documented shape; the caller keeps it raw in ``extra``."""
+
+
+def _leftover(g: dict, known: frozenset, key: str, extra: dict | None, unknown: Counter) -> Any:
+    for k in g:
+        if k not in known:
+            extra = {} if extra is None else extra
+            extra[f"{key}.{k}"] = g[k]
+            unknown[f"object.{key}.{k}"] += 1
+    return extra
+
+
+def _box(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
+    if type(g) is not dict:
+        raise _BadShape
+    get = g.get
+    x = ox = get("x")
+    y = oy = get("y")
+    w, h = get("width"), get("height")
+    try:  # top-left corner and positive size from the first-clicked corner and signed size
+        if x is not None and w is not None and w < 0:
+            x, w = x + w, -w
+        if y is not None and h is not None and h < 0:
+            y, h = y + h, -h
+    except TypeError:
+        raise _BadShape from None
+    rotated = key == "rotated-bounding-box"
+    known = _RBOX_KEYS if rotated else _BOX_KEYS
+    if not known.issuperset(g):
+        extra = _leftover(g, known, key, extra, unknown)
+    if rotated:
+        return (x, y, w, h, ox, oy, get("rotation"), get("corners"), *NO_GEOM[8:]), extra
+    return (x, y, w, h, ox, oy, *_AFTER_BOX), extra
+
+
+def _points(g: Any) -> tuple:
+    if type(g) is not list:
+        raise _BadShape
+    return (*NO_GEOM[:8], g, *NO_GEOM[9:])
+
+
+def _point(g: Any) -> tuple:
+    if type(g) is not list or len(g) != 2:
+        raise _BadShape
+    return (g[0], g[1], *NO_GEOM[2:8], [g], *NO_GEOM[9:])
+
+
+def _segmentation(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
+    if type(g) is not dict:
+        raise _BadShape
+    raw = g.get("zones")
+    zones = None
+    if raw is not None:
+        if type(raw) is not list:
+            raise _BadShape
+        zones = []
+        for zone in raw:
+            if type(zone) is not dict or not _ZONE_KNOWN.issuperset(zone):
+                raise _BadShape
+            holes = zone.get("holes")
+            # the legacy field table prints holes as one flat ring: wrap it into a list of rings
+            if holes and type(holes[0]) is list and holes[0] and type(holes[0][0]) in (int, float):
+                holes = [holes]
+            zones.append({"region": zone.get("region"), "holes": holes})
+    if len(g) > 1 or "zones" not in g:
+        extra = _leftover(g, frozenset(("zones",)), "segmentation", extra, unknown)
+    return (*NO_GEOM[:9], zones, *NO_GEOM[10:]), extra
+
+
+def _ner(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
+    if type(g) is not dict:
+        raise _BadShape
+    if not _NER_KEYS.issuperset(g):
+        extra = _leftover(g, _NER_KEYS, "ner", extra, unknown)
+    return (*NO_GEOM[:10], g.get("start"), g.get("end"), g.get("selection"), *NO_GEOM[13:]), extra
+
+
+def _rects(raw: Any) -> list | None:
+    if raw is None:
+        return None
+    if type(raw) is not list:
+        raise _BadShape
+    out = []
+    for r in raw:
+        if type(r) is not dict or not _RECT_KNOWN.issuperset(r):
+            raise _BadShape
+        out.append({k: r.get(k) for k in _RECT_KEYS})
+    return out
+
+
+def _pdf(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
+    """The export shape ``{position: {boundingRect, rects, pageNumber}, content}`` or the flat
+    import shape ``{x1, y1, x2, y2, width, height, pageNumber, text}``."""
+    if type(g) is not dict:
+        raise _BadShape
+    if "position" in g:
+        pos = g["position"]
+        content = g.get("content") or {}
+        if type(pos) is not dict or type(content) is not dict:
+            raise _BadShape
+        rect = pos.get("boundingRect") or {}
+        if type(rect) is not dict:
+            raise _BadShape
+        rects = _rects(pos.get("rects"))
+        text, image, page = content.get("text"), content.get("image"), pos.get("pageNumber")
+        if not _PDF_KEYS.issuperset(g):
+            extra = _leftover(g, _PDF_KEYS, key, extra, unknown)
+        if not _POSITION_KEYS.issuperset(pos):
+            extra = _leftover(pos, _POSITION_KEYS, f"{key}.position", extra, unknown)
+        if not _RECT_KNOWN.issuperset(rect):
+            extra = _leftover(rect, _RECT_KNOWN, f"{key}.position.boundingRect", extra, unknown)
+        if not _CONTENT_KEYS.issuperset(content):
+            extra = _leftover(content, _CONTENT_KEYS, f"{key}.content", extra, unknown)
+    else:
+        rect, rects = g, None
+        text, image, page = g.get("text"), g.get("image"), g.get("pageNumber")
+        if not _FLAT_PDF_KEYS.issuperset(g):
+            extra = _leftover(g, _FLAT_PDF_KEYS, key, extra, unknown)
+    get = rect.get
+    values = (page, get("x1"), get("y1"), get("x2"), get("y2"), get("width"), get("height"))
+    return NO_GEOM[:13] + values + (rects, text, image), extra
+
+
+def geometry(key: str, g: Any, extra: dict | None, unknown: Counter) -> tuple[str, tuple, Any]:
+    """(tool, 23 geometry values, extra) of one known geometry key."""
+    try:
+        if key == "bounding-box":
+            if type(g) is dict and "x1" in g:  # a PDF area printed under "bounding-box"
+                geom, extra = _pdf(g, key, extra, unknown)
+                return "pdf", geom, extra
+            geom, extra = _box(g, key, extra, unknown)
+        elif key == "polygon" or key == "polyline":
+            geom = _points(g)
+        elif key == "point":
+            geom = _point(g)
+        elif key == "rotated-bounding-box":
+            geom, extra = _box(g, key, extra, unknown)
+        elif key == "segmentation":
+            geom, extra = _segmentation(g, extra, unknown)
+        elif key == "ner":
+            geom, extra = _ner(g, extra, unknown)
+        else:
+            geom, extra = _pdf(g, key, extra, unknown)
+    except _BadShape:
+        extra = {} if extra is None else extra
+        extra[key] = g
+        unknown[f"object.{key}(unreadable)"] += 1
+        return key, NO_GEOM, extra
+    return key, geom, extra
