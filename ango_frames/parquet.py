@@ -118,7 +118,7 @@ def export_to_parquet(
     row_group_rows: int = 65536,
     progress: bool = False,
     tables: Iterable[str] | None = None,
-    workers: int | None = None,
+    workers: int | None = 1,
 ) -> dict[str, str]:
     """Stream an export into one Parquet dataset per table, in bounded memory.
 
@@ -141,8 +141,9 @@ def export_to_parquet(
         Only these tables (default: all).
     workers : int, optional
         Processes converting the parts of a multi-part export (an ndjson file of more than
-        64 MiB, a split zip) at once; None means ``min(2, os.cpu_count())``, 1 converts in this
-        process. A JSON array (one part) is parsed here and converted by ``workers`` processes
+        64 MiB, a split zip) at once; 1 (the default) converts in this process, None means
+        ``min(2, os.cpu_count())``. Parallel conversion pays off only on machines with idle
+        cores and costs one more process's memory (see the README's figures). A JSON array (one part) is parsed here and converted by ``workers`` processes
         in chunks (see ``_pipeline``). Each worker holds one part's batches at a time; the
         output is the same whatever the number. A file object, an in-memory (``memory://``)
         source or destination, or an ndjson file of one part is converted in this process.

@@ -175,7 +175,7 @@ def read_export(
     *,
     storage_options: dict[str, Any] | None = None,
     tables: Iterable[str] | None = None,
-    workers: int | None = None,
+    workers: int | None = 1,
 ) -> ExportTables:
     """Read an Ango export into linked, tidy DataFrames.
 
@@ -189,8 +189,8 @@ def read_export(
         Build only these tables (the others are empty frames); faster on big exports.
     workers : int, optional
         Processes reading the parts of a multi-part export (an ndjson file of more than
-        64 MiB, a split zip) at once; None means ``min(2, os.cpu_count())``, 1 reads in this
-        process. The frames are the same whatever the number. A JSON array (one part) is
+        64 MiB, a split zip) at once; 1 (the default) reads in this process, None means
+        ``min(2, os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
         parsed here and flattened by ``workers`` processes in chunks.
 
     Returns
