@@ -7,9 +7,11 @@ This is the only module that touches ``requests``' exceptions: they become
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import ipaddress
 import logging
+import math
 import random
 import threading
 import time
@@ -141,10 +143,16 @@ def _retry_after(resp: requests.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return None if when is None else max(0.0, when.timestamp() - time.time())
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None  # an unreadable header: back off as if none was sent
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+            when = when.replace(tzinfo=dt.timezone.utc)
+        return max(0.0, when.timestamp() - time.time())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def api_error(
