@@ -199,7 +199,10 @@ class HubHandler(BaseHTTPRequestHandler):
         kind = fault.kind
         if kind == "429":
             retry = fault.option("retry_after")
-            headers = {"Retry-After": f"{retry:g}"} if retry is not None else None
+            if retry is None:
+                headers = None
+            else:  # a number of seconds, or a string sent verbatim (an HTTP date, or garbage)
+                headers = {"Retry-After": retry if isinstance(retry, str) else f"{retry:g}"}
             self._fail(429, "Too many requests, please slow down.", headers)
         elif kind in ("500", "502", "503"):
             reason = {
