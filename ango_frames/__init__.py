@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
+from ango_frames.annotate import annotate_payloads
+from ango_frames.attachments import attachments_payload
 from ango_frames.client import Client
 from ango_frames.errors import (
     AngoError,
@@ -21,11 +24,15 @@ from ango_frames.errors import (
     TransportError,
 )
 from ango_frames.export_file import ExportFile
+from ango_frames.importer import DryRun, annotate, import_attachments, import_labels
 from ango_frames.incremental import export_since_last
+from ango_frames.labels import LabelBatch, build_labels, labels_payload
+from ango_frames.ontology import Ontology
 from ango_frames.parquet import export_to_parquet
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.tables import ExportTables, read_export
 from ango_frames.transport import RetryPolicy
+from ango_frames.validate import validate_labels
 
 __version__ = "0.1.0"
 
@@ -38,13 +45,16 @@ __all__ = [
     "BadRequest",
     "Client",
     "ConfigError",
+    "DryRun",
     "ExportDownloadError",
     "ExportFile",
     "ExportFormatError",
     "ExportTables",
     "ImportIncomplete",
+    "LabelBatch",
     "MissingColumnsError",
     "NotFound",
+    "Ontology",
     "PayloadError",
     "RateLimited",
     "RequestTimeout",
@@ -52,7 +62,15 @@ __all__ = [
     "ServerError",
     "TransportError",
     "__version__",
+    "annotate",
+    "annotate_payloads",
+    "attachments_payload",
+    "build_labels",
     "export_since_last",
     "export_to_parquet",
+    "import_attachments",
+    "import_labels",
+    "labels_payload",
     "read_export",
+    "validate_labels",
 ]

@@ -234,6 +234,41 @@ class Client:
             storage_options=dict(storage_options or {}),
         )
 
+    def import_labels(self, project: str, data: Any, **options: Any) -> Any:
+        """Validate, chunk and send pre-labels; see :func:`ango_frames.importer.import_labels`.
+
+        ``data`` is a predictions DataFrame, an ``ExportTables``, a ready ``{project, labels}``
+        body or a list of labels. Returns one result row per asset (or a ``DryRun``).
+        """
+        from ango_frames.importer import import_labels
+
+        return import_labels(self, project, data, **options)
+
+    def import_attachments(self, project: str, data: Any, **options: Any) -> Any:
+        """Validate, chunk and send attachments; see :func:`ango_frames.importer.import_attachments`."""
+        from ango_frames.importer import import_attachments
+
+        return import_attachments(self, project, data, **options)
+
+    def annotate(
+        self,
+        task_or_data: Any,
+        answer: Mapping[str, Any] | None = None,
+        *,
+        is_plugin: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Submit answers: ``annotate(task_id, answer)`` for one task (the parsed LabelResponse),
+        or ``annotate(frame, ...)`` for a frame with a ``task_id`` column, one request per task
+        (see :func:`ango_frames.importer.annotate`)."""
+        if isinstance(task_or_data, str):
+            if answer is None:
+                raise ConfigError("annotate(task_id, answer): the answer is missing")
+            return self.annotate_request(task_or_data, answer, is_plugin=is_plugin)
+        from ango_frames.importer import annotate
+
+        return annotate(self, task_or_data, is_plugin=is_plugin, **options)
+
     def import_labels_request(
         self, project: str, labels: list[dict[str, Any]], *, idempotency_key: str | None = None
     ) -> dict[str, Any]:

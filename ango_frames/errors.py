@@ -68,11 +68,12 @@ class MissingColumnsError(ConfigError):
     def __init__(self, missing: list[str], needed_for: str, have: list[str] | None = None) -> None:
         self.missing = list(missing)
         self.needed_for = needed_for
+        self.have = None if have is None else list(have)
         have_txt = f"; the frame has {sorted(map(str, have))}" if have is not None else ""
         super().__init__(f"{needed_for} needs column(s) {self.missing}{have_txt}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.missing, self.needed_for))
+        return (type(self), (self.missing, self.needed_for, self.have))
 
 
 class ApiError(AngoError):
@@ -161,12 +162,13 @@ class ExportFormatError(AngoError, ValueError):
     def __init__(self, message: str, source: str = "", position: str = "") -> None:
         self.source = source
         self.position = position
+        self.reason = message
         parts = [p for p in (source, position) if p]
         prefix = f"{': '.join(parts)}: " if parts else ""
         super().__init__(f"{prefix}{message}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.args[0], self.source, self.position))
+        return (type(self), (self.reason, self.source, self.position))
 
 
 class PayloadError(AngoError, ValueError):
@@ -189,6 +191,9 @@ class PayloadError(AngoError, ValueError):
             message = f"{n} problem(s) in {rows} row(s); nothing was sent:\n{head}{more}"
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.failure_cases, self.args[0]))
+
 
 class ImportIncomplete(AngoError):
     """Some chunks of an import were not acknowledged by the hub.
@@ -200,6 +205,9 @@ class ImportIncomplete(AngoError):
     def __init__(self, message: str, results: pd.DataFrame) -> None:
         self.results = results
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0], self.results))
 
 
 class AngoWarning(UserWarning):

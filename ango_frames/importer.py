@@ -14,9 +14,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ango_frames.annotate import build_annotations
 from ango_frames.attachments import build_attachments
@@ -171,7 +171,13 @@ def _send(
         else None
     )
     stop_reason: str | None = None
-    for chunk in tqdm(chunks, disable=not progress, unit="request", desc=f"import {kind}"):
+    if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
+        from tqdm.auto import tqdm
+
+        shown: Any = tqdm(chunks, unit="request", desc=f"import {kind}")
+    else:
+        shown = chunks
+    for chunk in shown:
         span = range(chunk.start, chunk.stop)
         for i in span:
             chunk_of[i] = chunk.index
@@ -260,6 +266,37 @@ def _ontology(client: Any, project: str | None, ontology: Any, data: Any, opts: 
     return client.get_project(project) if _needs_ontology(data, extra) else None
 
 
+def _is_payload(data: Any) -> bool:
+    """A ready ImportLabelsRequest body, or its list of labels (sent as given, in chunks)."""
+    if isinstance(data, dict):
+        return "labels" in data
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+
+
+def _prebuilt(data: Any, project: str) -> LabelBatch:
+    """A LabelBatch around labels the caller built; only the asset key is checked."""
+    labels = list(data["labels"] if isinstance(data, dict) else data)
+    if isinstance(data, dict) and data.get("project", project) != project:
+        raise ConfigError(f"the payload is for project {data['project']!r}, not {project!r}")
+    keys = []
+    for i, label in enumerate(labels):
+        field = "assetId" if label.get("assetId") else "externalId"
+        if not label.get(field) or not isinstance(label.get("answer"), dict):
+            raise ConfigError(f"label {i} needs assetId or externalId and an answer object")
+        keys.append((field, str(label[field])))
+    empty = pd.DataFrame()
+    return LabelBatch(
+        body={"project": project, "labels": labels},
+        keys=keys,
+        # no input rows: one placeholder per object, so result counts stay right
+        row_index=[np.arange(len(label["answer"].get("objects") or [])) for label in labels],
+        scores=pd.DataFrame(columns=["row", "label", "object_id", "score"]),
+        id_map=pd.DataFrame(columns=["row", "label", "track_id", "object_id"]),
+        rejected=empty,
+        failures=pd.DataFrame(columns=["row", "column", "reason", "value"]),
+    )
+
+
 def import_labels(
     client: Any,
     project: str,
@@ -315,8 +352,11 @@ def import_labels(
     ImportIncomplete
         Some requests failed; ``.results`` is the frame above.
     """
-    ontology = _ontology(client, project, ontology, data, options)
-    batch = build_labels(data, project, ontology, on_error=on_error, **options)
+    if _is_payload(data):
+        batch = _prebuilt(data, project)
+    else:
+        ontology = _ontology(client, project, ontology, data, options)
+        batch = build_labels(data, project, ontology, on_error=on_error, **options)
     chunks = plan_chunks(
         project,
         "labels",

@@ -265,7 +265,9 @@ def nested_from_columns(
                 if why:
                     cls, cid, why = _resolve(None, name, schema, onto)
             if why:
-                problems.add(rows, column, why, [name] * int(rows.sum()))
+                # only rows that give an answer are wrong: a null cell asks for nothing
+                given = rows & ~pd.isna(pd.Series(cells, dtype=object)).to_numpy(dtype=bool)
+                problems.add(given, column, why, [name] * int(given.sum()))
                 continue
             for pos in np.flatnonzero(rows).tolist():
                 cell = cells[pos]

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 import requests
 
@@ -129,4 +128,5 @@ def test_demo_writes_its_folder(tmp_path, capsys):
     assert code == 0, err
     assert (tmp_path / "demo" / "export.zip").exists()
     assert "local Ango Hub at http://127.0.0.1:" in out
-    _ = pd  # the full demo's tables are checked in test_demo.py
+    assert (tmp_path / "demo" / "tables" / "objects").is_dir()
+    assert "re-export:" in out

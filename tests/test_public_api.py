@@ -1,0 +1,35 @@
+"""The public surface is exactly what __all__ lists; nothing becomes public by accident."""
+
+from __future__ import annotations
+
+import ango_frames
+
+
+def test_all_is_sorted_and_complete():
+    # isort-style, as ruff keeps it: CONSTANTS, then Classes, then functions
+    def style(name: str) -> tuple[bool, bool, str]:
+        return (not name.isupper(), not name[:1].isupper(), name)
+
+    assert ango_frames.__all__ == sorted(ango_frames.__all__, key=style)
+    public = {n for n in dir(ango_frames) if not n.startswith("_")}
+    # submodules and the `from __future__ import annotations` feature are not API
+    modules = {
+        n for n in public if type(getattr(ango_frames, n)).__name__ in ("module", "_Feature")
+    }
+    assert public - modules == set(ango_frames.__all__) - {"__version__"}
+
+
+def test_the_documented_entry_points_exist():
+    expected = {
+        "Client",
+        "read_export",
+        "export_to_parquet",
+        "ExportTables",
+        "labels_payload",
+        "import_labels",
+        "import_attachments",
+        "annotate",
+        "validate_labels",
+        "PayloadError",
+    }
+    assert expected <= set(ango_frames.__all__)
