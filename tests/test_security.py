@@ -356,6 +356,10 @@ _FORBIDDEN_ATTRS = {
 }  # fmt: skip
 
 
+def _literal_first_arg(call: ast.Call) -> bool:
+    return bool(call.args) and isinstance(call.args[0], ast.Constant)
+
+
 def test_the_package_source_evaluates_nothing():
     hits = []
     for path in sorted(_PACKAGE.rglob("*.py")):
@@ -373,7 +377,10 @@ def test_the_package_source_evaluates_nothing():
                 hits.append(f"{path.name}:{node.lineno} calls {func.id}")
             if isinstance(func, ast.Attribute):
                 owner = func.value.id if isinstance(func.value, ast.Name) else ""
-                if (owner, func.attr) in _FORBIDDEN_ATTRS or func.attr in {"eval", "query"}:
+                if (owner, func.attr) in _FORBIDDEN_ATTRS or (
+                    # DataFrame.eval / .query run their expression: only a literal one is safe
+                    func.attr in {"eval", "query"} and not _literal_first_arg(node)
+                ):
                     hits.append(f"{path.name}:{node.lineno} calls {owner}.{func.attr}")
     assert len(list(_PACKAGE.rglob("*.py"))) > 20  # the walk did see the package
     assert hits == []
