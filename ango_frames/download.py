@@ -41,9 +41,9 @@ def download_to(
     ------
     ExportDownloadError
         On any failure: the hub's status for the link (403 = expired or forbidden link), a dropped
-        connection, a short read, or content that is not a valid zip.
+        connection, a short read, or content that is not a valid zip. The partial file (at
+        ``dest`` or the temporary path) is removed first.
     """
-    path = dest or _new_temp_path()
     where = safe_url(url)
     try:
         resp = transport.send("GET", url, auth=False, stream=True)
@@ -52,6 +52,20 @@ def download_to(
         raise ExportDownloadError(f"download of {where} failed: HTTP {exc.status}{hint}") from exc
     except TransportError as exc:
         raise ExportDownloadError(f"download of {where} failed: {exc}") from exc
+    path = dest or _new_temp_path()
+    try:
+        written = _stream(resp, path, where, storage_options)
+        check_zip(path, storage_options)
+    except BaseException:
+        # A failed download leaves no file behind: no leaked temp files, and nothing at ``dest``
+        # that looks like an export but is not one.
+        _remove(path, storage_options)
+        raise
+    return path, written
+
+
+def _stream(resp: Any, path: str, where: str, storage_options: dict[str, Any] | None) -> int:
+    """Write the response body to ``path``; the byte count, checked against Content-Length."""
     expected = resp.headers.get("Content-Length")
     written = 0
     try:
@@ -67,8 +81,16 @@ def download_to(
         raise ExportDownloadError(
             f"download of {where} is truncated: {written} of {expected} bytes arrived"
         )
-    check_zip(path, storage_options)
-    return path, written
+    return written
+
+
+def _remove(path: str, storage_options: dict[str, Any] | None) -> None:
+    try:
+        fs, target = fsspec.core.url_to_fs(path, **(storage_options or {}))
+        if fs.exists(target):
+            fs.rm(target)
+    except Exception:  # best effort: the download error is what the user needs
+        pass
 
 
 def check_zip(path: str, storage_options: dict[str, Any] | None = None) -> list[str]:

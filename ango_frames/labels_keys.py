@@ -42,7 +42,8 @@ def id_column(frame: pd.DataFrame | None, column: str) -> np.ndarray:
         return out
     series = frame[column]
     mask = series.notna().to_numpy(dtype=bool)
-    if mask.all() and pd.api.types.is_string_dtype(series.dtype):
+    # the series, not its dtype: an object column is only taken as-is when every value is a str
+    if mask.all() and pd.api.types.is_string_dtype(series):
         values = series.to_numpy(dtype=object)
     else:
         values = series[mask].astype(str).to_numpy(dtype=object)
@@ -185,7 +186,9 @@ def as_int(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray] | 
     if column not in frame.columns:
         return None
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy("float64", na_value=np.nan)
-    present = ~np.isnan(values)
+    # beyond int64 (or inf) the cast gives garbage: such values count as not present (callers
+    # that validate report them, see labels_objects)
+    present = np.isfinite(values) & (np.abs(values) < 2.0**63)
     return np.where(present, values, 0).astype(np.int64), present
 
 

@@ -78,7 +78,9 @@ class ObjectRows:
             values = raw.to_numpy("float64", na_value=np.nan)
             given = self.frame[self.page_column].notna().to_numpy(dtype=bool)
             with np.errstate(invalid="ignore"):
-                bad = given & ~((values >= 0) & (values == np.round(values)))
+                # finite and within int32 too: inf or 1e30 became INT64_MIN in the body
+                whole = (values >= 0) & (values == np.round(values)) & (values < 2**31)
+                bad = given & ~whole
             p.add(
                 bad, self.page_column, "wrong_type", self.frame[self.page_column].to_numpy(object)
             )

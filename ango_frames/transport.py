@@ -7,9 +7,11 @@ This is the only module that touches ``requests``' exceptions: they become
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import ipaddress
 import logging
+import math
 import random
 import threading
 import time
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from ango_frames import errors
@@ -51,6 +54,10 @@ _STATUS_ERRORS: dict[int, type[errors.ApiError]] = {
 @dataclass(frozen=True)
 class RetryPolicy:
     """When and how long to retry: only 429, 5xx and connection errors, never another 4xx.
+
+    A POST without an idempotency key is repeated after a read timeout or a dropped connection
+    only if it surely never reached the hub (the connection could not be made): else it might be
+    applied twice, so the error is raised instead.
 
     Attempts are bounded by ``max_attempts`` and by ``max_total_seconds`` (a wait that would
     cross that budget is not started). The wait before attempt ``n`` is ``Retry-After`` when the
@@ -136,10 +143,16 @@ def _retry_after(resp: requests.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return None if when is None else max(0.0, when.timestamp() - time.time())
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None  # an unreadable header: back off as if none was sent
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+            when = when.replace(tzinfo=dt.timezone.utc)
+        return max(0.0, when.timestamp() - time.time())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def api_error(
@@ -167,10 +180,12 @@ def api_error(
 def _retryable(exc: BaseException, method: str, idempotent: bool) -> bool:
     if isinstance(exc, (errors.RateLimited, errors.ServerError)):
         return True
-    if isinstance(exc, errors.RequestTimeout):
-        # a read timeout may mean the hub is still working: repeat only what is safe to repeat
-        return method == "GET" or idempotent or getattr(exc, "connect", False)
-    return isinstance(exc, errors.TransportError)
+    if isinstance(exc, errors.TransportError):
+        # Nothing was sent when the connection could not be made: always safe to repeat. A read
+        # timeout or a connection dropped after sending may mean the hub applied the request:
+        # repeat only what is safe to repeat (a GET, or a POST with an idempotency key).
+        return getattr(exc, "connect", False) or method == "GET" or idempotent
+    return False
 
 
 class Transport:
@@ -291,4 +306,12 @@ class Transport:
         except requests.exceptions.Timeout as exc:
             raise errors.RequestTimeout(f"read timeout from {where}") from exc
         except requests.exceptions.RequestException as exc:
-            raise errors.TransportError(f"{type(exc).__name__} talking to {where}") from exc
+            err = errors.TransportError(f"{type(exc).__name__} talking to {where}")
+            err.connect = _never_sent(exc)  # type: ignore[attr-defined]
+            raise err from exc
+
+
+def _never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """Whether the request surely never reached the server (no connection could be made)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)

@@ -11,7 +11,8 @@
 Endpoints: ``export``, ``import_labels``, ``attachments``, ``annotate``, ``project``,
 ``download`` and ``*`` (any of them). Kinds:
 
-``429`` (opt ``retry_after``: seconds for the Retry-After header, or None for no header),
+``429`` (opt ``retry_after``: seconds for the Retry-After header, a string sent verbatim (an
+HTTP date, or garbage), or None for no header),
 ``500`` / ``502`` / ``503`` (a fail envelope with that status; nothing applied),
 ``latency`` (opt ``seconds``: delay, then answer normally),
 ``stall`` (opt ``seconds``: sleep before handling, then handle and answer normally: a client with
