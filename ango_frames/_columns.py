@@ -79,9 +79,9 @@ def _fits(value: Any, typ: pa.DataType, allowed: frozenset | None) -> Any:
     if allowed is not None:
         t = type(value)
         if t not in allowed:
-            if t is float and typ in (pa.int64(), pa.int32()) and value.is_integer():
-                return int(value)
-            raise ValueError
+            if not (t is float and typ in (pa.int64(), pa.int32()) and value.is_integer()):
+                raise ValueError
+            value = int(value)  # a whole float for an integer column, if it fits (checked below)
     try:
         pa.array([value], type=typ)
     except (pa.ArrowException, OverflowError, TypeError, ValueError):

@@ -155,7 +155,7 @@ def add_objects(
                 oid = f"{id_prefix}/o{n}"
         lead = (task_id, oid) if order is None else (task_id, order, oid)
         frames = entry.get("frames")
-        if type(frames) is list:
+        if type(frames) is list and frames:
             base = {k: v for k, v in entry.items() if k != "frames" and k != "classifications"}
             for frame in frames:
                 if type(frame) is dict:

@@ -41,7 +41,7 @@ SCALARS = (
     | st.text(max_size=12)
 )
 KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=8)
-# numbers every integer column can hold (the overflow bugs have their own xfail tests below)
+# numbers every integer column can hold (overflowing ones have their own tests below)
 SMALL = (
     st.none()
     | st.booleans()
@@ -198,10 +198,6 @@ def test_every_asset_and_every_tools_entry_gives_its_rows(records, shape):
         assert per_task.get(r["task"]["taskId"], 0) == expected, r["task"]["tools"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_tools.add_objects: a tools entry with frames=[] yields no objects row (lost)",
-)
 def test_a_tools_entry_with_no_frames_keeps_its_row():
     record = {
         "externalId": "a",
@@ -211,11 +207,6 @@ def test_a_tools_entry_with_no_frames_keeps_its_row():
     assert tables["objects"]["object_id"].tolist() == ["o"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_columns.to_array: a number beyond int64 in an integer column raises OverflowError "
-    "instead of being nulled and kept in `extra`",
-)
 @pytest.mark.parametrize("number", ["18446744073709551616", "1e30"])
 def test_numbers_beyond_int64_are_kept_in_extra(number):
     raw = b'[{"externalId": "a", "task": {"taskId": "t", "totalDuration": ' + number.encode()
@@ -223,11 +214,6 @@ def test_numbers_beyond_int64_are_kept_in_extra(number):
     assert "total_duration_ms" in tables["tasks"]["extra"].iloc[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_columns.to_array: a page number beyond int32 raises ArrowInvalid / OverflowError "
-    "instead of being nulled and kept in `extra`",
-)
 @pytest.mark.parametrize("page", ["2147483648.0", "9.223372036854776e+18"])
 def test_a_page_beyond_int32_is_kept_in_extra(page):
     raw = b'[{"externalId": "a", "task": {"taskId": "t", "tools": [{"page": ' + page.encode()
