@@ -97,7 +97,10 @@ class DatasetWriter:
         self.files: dict[str, list[str]] = {}
 
     # -------------------------------------------------------------- partitions
-    def _keys(self, table: str, batch: pa.RecordBatch, task_keys: dict[Any, Any]) -> list[Any]:
+    def partition_keys(
+        self, table: str, batch: pa.RecordBatch, task_keys: dict[Any, Any]
+    ) -> list[Any]:
+        """The partition value of each row (its task's stage or first batch)."""
         if table in ("tasks", "issues"):
             if self.partition_by == "stage":
                 return batch.column("stage").to_pylist()
@@ -106,7 +109,7 @@ class DatasetWriter:
 
     def task_keys(self, tasks: pa.RecordBatch | pa.Table) -> dict[Any, Any]:
         """task_id -> partition value, from rows of the ``tasks`` table."""
-        keys = self._keys("tasks", tasks, {})
+        keys = self.partition_keys("tasks", tasks, {})
         return dict(zip(tasks.column("task_id").to_pylist(), keys, strict=True))
 
     def write_all(
@@ -130,7 +133,7 @@ class DatasetWriter:
             if self.partition_by is None:
                 self.write(table, None, batch)
                 continue
-            keys = self._keys(table, batch, task_keys)
+            keys = self.partition_keys(table, batch, task_keys)
             distinct = list(dict.fromkeys(keys))
             if len(distinct) == 1:
                 self.write(table, distinct[0], batch)

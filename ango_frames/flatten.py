@@ -37,7 +37,7 @@ from typing import Any
 import pyarrow as pa
 
 from ango_frames._batch import rows_to_batch
-from ango_frames._columns import KIND_TYPES
+from ango_frames._columns import KIND_TYPES, conform
 from ango_frames._issues import issue_row
 from ango_frames._keys import (
     CONTAINERS,
@@ -49,7 +49,7 @@ from ango_frames._tasks import TaskRows
 from ango_frames.errors import ConfigError, UnknownKeysWarning
 from ango_frames.schemas import DYNAMIC_PREFIXES, SCHEMAS, TABLE_NAMES, dynamic_field
 
-__all__ = ["BATCH_ROWS", "Flattener", "flatten_records", "warn_unknown_keys"]
+__all__ = ["BATCH_ROWS", "Flattener", "flatten_records", "flatten_to_tables", "warn_unknown_keys"]
 
 # Rows of the fullest table per flush. Rows point into freshly parsed records, and Arrow reads
 # them ~5x faster while they are still in the CPU caches: 8192 measured faster than 65536 (and
@@ -232,6 +232,23 @@ def flatten_records(
             gc.enable()
     if last:
         yield last
+
+
+def flatten_to_tables(
+    records: Iterable[Any], flat: Flattener, *, batch_rows: int = BATCH_ROWS
+) -> dict[str, pa.Table]:
+    """All of ``records`` as one Arrow table per table of ``flat`` (each at its final schema)."""
+    batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in flat.tables}
+    for out in flatten_records(records, batch_rows=batch_rows, flattener=flat):
+        for name, batch in out.items():
+            batches[name].append(batch)
+    tables = {}
+    for name in flat.tables:
+        schema = flat.schema(name)
+        tables[name] = pa.Table.from_batches(
+            [conform(b, schema) for b in batches.pop(name)], schema=schema
+        )
+    return tables
 
 
 def warn_unknown_keys(unknown: Counter, source: str = "", stacklevel: int = 3) -> None:

@@ -146,7 +146,7 @@ def _plan_frame(chunks: list[Chunk], keys: list[tuple[str, str]]) -> pd.DataFram
     )
 
 
-def _fingerprint(kind: str, project: str, chunks: list[Chunk]) -> str:
+def plan_fingerprint(kind: str, project: str, chunks: list[Chunk]) -> str:
     return _sha(kind.encode(), b"\0", project.encode(), *(c.sha256.encode() for c in chunks))
 
 
@@ -166,7 +166,7 @@ def _send(
     reply: list[str | None] = [None] * n
     error: list[str | None] = [None] * n
     log = (
-        Journal(journal, project, kind, _fingerprint(kind, project, chunks))
+        Journal(journal, project, kind, plan_fingerprint(kind, project, chunks))
         if journal is not None
         else None
     )
@@ -220,21 +220,27 @@ def _send(
     )
     if summary is not None:
         results = pd.concat([results, summary.reset_index(drop=True)], axis=1)
-    bad = results["status"].isin(["failed", "not sent"])
-    if bad.any():
-        failed = results.loc[bad, "chunk"].nunique()
-        first = results.loc[bad, "error"].dropna()
-        hint = " Re-run with the same journal to send only what did not go." if log else ""
-        raise ImportIncomplete(
-            f"{failed} of {len(chunks)} request(s) did not go through: {int(bad.sum())} of {n} "
-            f"{kind} item(s) not sent ({(~bad).sum()} sent or already acked). First error: "
-            f"{first.iloc[0] if len(first) else 'unknown'}.{hint}",
-            results,
-        )
+    raise_if_incomplete(results, len(chunks), kind, journaled=log is not None)
     return results
 
 
-def _score_summary(batch: LabelBatch) -> pd.DataFrame:
+def raise_if_incomplete(results: pd.DataFrame, requests: int, kind: str, journaled: bool) -> None:
+    """Raise ``ImportIncomplete`` saying exactly what went and what did not, if anything failed."""
+    bad = results["status"].isin(["failed", "not sent"])
+    if not bad.any():
+        return
+    failed = results.loc[bad, "chunk"].nunique()
+    first = results.loc[bad, "error"].dropna()
+    hint = " Re-run with the same journal to send only what did not go." if journaled else ""
+    raise ImportIncomplete(
+        f"{failed} of {requests} request(s) did not go through: {int(bad.sum())} of "
+        f"{len(results)} {kind} item(s) not sent ({int((~bad).sum())} sent or already acked). "
+        f"First error: {first.iloc[0] if len(first) else 'unknown'}.{hint}",
+        results,
+    )
+
+
+def score_summary(batch: LabelBatch) -> pd.DataFrame:
     """Per label: object count and min / mean / max score (NaN without scores)."""
     n = len(batch.keys)
     out = pd.DataFrame({"n_objects": [len(r) for r in batch.row_index]})
@@ -374,7 +380,7 @@ def import_labels(
             batch,
         )
     results = _send(
-        client, "labels", project, chunks, batch.keys, journal, progress, _score_summary(batch)
+        client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch)
     )
     results.attrs["failures"] = batch.failures
     return results
@@ -444,7 +450,7 @@ def annotate(
         plan = _plan_frame(chunks, batch.keys)
         return DryRun([c.body for c in chunks], plan, batch.id_map, batch.failures, batch)
     results = _send(
-        client, "annotate", scope, chunks, batch.keys, journal, progress, _score_summary(batch)
+        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch)
     )
     results.attrs["failures"] = batch.failures
     return results

@@ -143,8 +143,8 @@ def export_to_parquet(
         Processes converting the parts of a multi-part export (an ndjson file of more than
         64 MiB, a split zip) at once; 1 (the default) converts in this process, None means
         ``min(2, os.cpu_count())``. Parallel conversion pays off only on machines with idle
-        cores and costs one more process's memory (see the README's figures). A JSON array (one part) is parsed here and converted by ``workers`` processes
-        in chunks (see ``_pipeline``). Each worker holds one part's batches at a time; the
+        cores and costs one more process's memory (see the README's figures). A JSON array
+        (one part) is parsed here and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a time; the
         output is the same whatever the number. A file object, an in-memory (``memory://``)
         source or destination, or an ndjson file of one part is converted in this process.
 

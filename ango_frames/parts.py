@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ango_frames._columns import conform
-from ango_frames.flatten import Flattener, flatten_records
+from ango_frames.flatten import BATCH_ROWS, Flattener, flatten_to_tables
 from ango_frames.records import ExportPart, ReadLimits, iter_part_records
 from ango_frames.schemas import DYNAMIC_PREFIXES, SCHEMAS
 
@@ -36,21 +35,12 @@ def flatten_part(
     *,
     tables: Iterable[str] | None = None,
     limits: ReadLimits | None = None,
-    batch_rows: int = 65536,
+    batch_rows: int = BATCH_ROWS,
 ) -> FlatPart:
     """Read and flatten one part; every requested table is present (possibly with no rows)."""
     flat = Flattener(tables)
-    batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in flat.tables}
     records = iter_part_records(part, limits=limits)
-    for out in flatten_records(records, batch_rows=batch_rows, flattener=flat):
-        for name, batch in out.items():
-            batches[name].append(batch)
-    result = {}
-    for name in flat.tables:
-        schema = flat.schema(name)
-        result[name] = pa.Table.from_batches(
-            [conform(b, schema) for b in batches[name]], schema=schema
-        )
+    result = flatten_to_tables(records, flat, batch_rows=batch_rows)
     return FlatPart(result, flat.unknown_keys, flat.records)
 
 

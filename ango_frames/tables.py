@@ -26,7 +26,7 @@ from ango_frames import _parallel, _pipeline
 from ango_frames._columns import conform
 from ango_frames.dtypes import empty_frame, to_pandas
 from ango_frames.export_file import ExportFile
-from ango_frames.flatten import Flattener, flatten_records, warn_unknown_keys
+from ango_frames.flatten import Flattener, flatten_to_tables, warn_unknown_keys
 from ango_frames.parquet import DatasetWriter, read_parquet_tables
 from ango_frames.parts import unify
 from ango_frames.records import iter_records, plan_parts, source_provenance
@@ -156,20 +156,6 @@ def _read_parts(
     return tables, unknown
 
 
-def _read_stream(records: Iterable[Any], flat: Flattener) -> dict[str, pa.Table]:
-    batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in flat.tables}
-    for out in flatten_records(records, flattener=flat):
-        for name, batch in out.items():
-            batches[name].append(batch)
-    tables = {}
-    for name in flat.tables:
-        schema = flat.schema(name)
-        tables[name] = pa.Table.from_batches(
-            [conform(b, schema) for b in batches.pop(name)], schema=schema
-        )
-    return tables
-
-
 def read_export(
     src: Any,
     *,
@@ -214,7 +200,7 @@ def read_export(
     flat = Flattener(tables)
     if not _is_path(src):
         provenance = {"source": "<records>", "format": "records"}
-        arrow = _read_stream(src, flat)
+        arrow = flatten_to_tables(src, flat)
         warn_unknown_keys(flat.unknown_keys, "")
         return ExportTables({n: to_pandas(t, n) for n, t in arrow.items()}, provenance)
     provenance = source_provenance(src, storage_options=storage_options)
@@ -228,7 +214,7 @@ def read_export(
     if done is not None:
         arrow, unknown = done
     else:
-        arrow = _read_stream(iter_records(src, storage_options=storage_options), flat)
+        arrow = flatten_to_tables(iter_records(src, storage_options=storage_options), flat)
         unknown = flat.unknown_keys
     warn_unknown_keys(unknown, source)
     frames = {}

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError, MissingColumnsError
+from ango_frames.geometry import BOX_FORMATS
 
 __all__ = [
     "BOX_FORMATS",
@@ -29,11 +30,6 @@ __all__ = [
     "to_yolo",
 ]
 
-BOX_FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "xywh": ("x", "y", "width", "height"),
-    "xyxy": ("x1", "y1", "x2", "y2"),
-    "cxcywh": ("cx", "cy", "width", "height"),
-}
 _BOX_TOOLS = ("bounding-box", "rotated-bounding-box")
 
 

@@ -13,7 +13,7 @@ measures, on the same files in one run:
   included), after the same parse;
 * ``export_to_parquet`` (all tables) for ndjson, json and split inputs, with ``workers=1`` and
   ``workers=2``; ``read_export`` of the ndjson file with ``workers=1`` and ``workers=2``;
-* memory flatness: ``export_to_parquet`` (ndjson, workers=2) on a file of 1/3 the size.
+* memory flatness: ``export_to_parquet`` (ndjson, workers=1 and 2) on a file of 1/3 the size;\n  ``--big 1000`` alone measures the default (one process) on a 1000 MB export.
 
 Each step runs in a fresh child process, which reports its wall time and the peak resident
 memory of its whole process tree (itself and its worker processes, sampled from /proc every
@@ -184,15 +184,28 @@ def run(files: dict[str, Path], quick: bool, scale_src: Path | None) -> None:
         print(_row(label, r, parse["seconds"], normalize))
     print("  (/parse: time / orjson parse, target <= 2x; norm/x: json_normalize / time, >= 25x)")
     if scale_src is not None:
-        small = _measure("export_to_parquet", scale_src, 2)
-        big = next(r for label, r in results if label == "export_to_parquet ndjson workers=2")
         small_mb = scale_src.stat().st_size / 2**20
-        print(
-            f"\nmemory flatness, export_to_parquet ndjson workers=2: peak RSS "
-            f"{small['peak_mb']:.0f} MB at {small_mb:.0f} MB, {big['peak_mb']:.0f} MB at "
-            f"{size:.0f} MB ({big['peak_mb'] / small['peak_mb']:.2f}x for "
-            f"{size / small_mb:.1f}x the input)"
-        )
+        print()
+        for workers in (1, 2):
+            small = _measure("export_to_parquet", scale_src, workers)
+            label = f"export_to_parquet ndjson workers={workers}"
+            big = next(r for name, r in results if name == label)
+            print(
+                f"memory flatness, {label}: peak RSS {small['peak_mb']:.0f} MB at "
+                f"{small_mb:.0f} MB, {big['peak_mb']:.0f} MB at {size:.0f} MB "
+                f"({big['peak_mb'] / small['peak_mb']:.2f}x for {size / small_mb:.1f}x the input)"
+            )
+
+
+def run_big(mb: float) -> None:
+    """Peak RSS of the default export_to_parquet (one process) on an ``mb`` MB ndjson export."""
+    path = generate(mb, "ndjson")
+    r = _measure("export_to_parquet", path, 1)
+    size = path.stat().st_size / 2**20
+    print(
+        f"export_to_parquet ndjson workers=1 on {size:.0f} MB: {r['seconds']:.1f} s, "
+        f"peak RSS {r['peak_mb']:.0f} MB"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,11 +216,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generate", type=float, metavar="MB", help="generate (or reuse) exports")
     parser.add_argument("--quick", action="store_true", help="skip json_normalize")
     parser.add_argument("--no-scale", action="store_true", help="skip the memory-flatness run")
+    parser.add_argument("--big", type=float, metavar="MB", help="only: peak RSS on an MB-sized export")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
         _step(args.step, args.export, args.workers)
+        return
+    if args.big:
+        run_big(args.big)
         return
     if args.generate:
         files = {fmt: generate(args.generate, fmt) for fmt in FORMATS}

@@ -34,8 +34,14 @@ import pandas as pd
 from dask import delayed
 
 from ango_frames.dask._send import ClientSpec, TokenBucket, close_clients, send_chunk
-from ango_frames.errors import ConfigError, ImportIncomplete, PayloadError
-from ango_frames.importer import Chunk, _fingerprint, _score_summary, plan_chunks
+from ango_frames.errors import ConfigError, PayloadError
+from ango_frames.importer import (
+    Chunk,
+    plan_chunks,
+    plan_fingerprint,
+    raise_if_incomplete,
+    score_summary,
+)
 from ango_frames.journal import Journal
 from ango_frames.labels import build_labels
 
@@ -78,7 +84,7 @@ def _plan(
         chunk_rows=chunk_rows,
         chunk_bytes=chunk_bytes,
     )
-    return _PartPlan(chunks, batch.keys, _score_summary(batch), batch.failures, batch.id_map, False)
+    return _PartPlan(chunks, batch.keys, score_summary(batch), batch.failures, batch.id_map, False)
 
 
 def _outline(plan: _PartPlan) -> dict[str, Any]:
@@ -316,7 +322,7 @@ def _send_all(
     log = None
     if journal is not None:
         fake = [SimpleNamespace(sha256=sha) for sha in shas]
-        log = Journal(journal, project, "labels", _fingerprint("labels", project, fake))  # type: ignore[arg-type]
+        log = Journal(journal, project, "labels", plan_fingerprint("labels", project, fake))  # type: ignore[arg-type]
 
     rows: list[dict[str, Any]] = []
     spans: dict[int, range] = {}
@@ -387,15 +393,5 @@ def _send_all(
     results.attrs["attempts"] = bucket.count().result()  # HTTP attempts, retries included
     id_maps = [o["id_map"] for o in outlines]
     results.attrs["id_map"] = pd.concat(id_maps, ignore_index=True) if id_maps else pd.DataFrame()
-    bad = results["status"].isin(["failed", "not sent"])
-    if bad.any():
-        failed = results.loc[bad, "chunk"].nunique()
-        first = results.loc[bad, "error"].dropna()
-        hint = " Re-run with the same journal to send only what did not go." if log else ""
-        raise ImportIncomplete(
-            f"{failed} of {len(order)} request(s) did not go through: {int(bad.sum())} of "
-            f"{len(results)} labels item(s) not sent ({int((~bad).sum())} sent or already "
-            f"acked). First error: {first.iloc[0] if len(first) else 'unknown'}.{hint}",
-            results,
-        )
+    raise_if_incomplete(results, len(order), "labels", journaled=log is not None)
     return results

@@ -61,7 +61,7 @@ def _write_partition(
         task_keys = {}
         if name not in ("tasks", "issues") and tasks is not None:
             task_keys = writer.task_keys(pa.Table.from_pandas(tasks, preserve_index=False))
-        keys = writer._keys(name, table, task_keys)
+        keys = writer.partition_keys(name, table, task_keys)
         key_array = pa.array(keys, type=pa.string())
         groups = []
         for key in dict.fromkeys(keys):
