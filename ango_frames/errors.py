@@ -137,7 +137,18 @@ class ServerError(ApiError):
 
 
 class TransportError(AngoError):
-    """No usable HTTP answer: connection refused or dropped, DNS or TLS failure."""
+    """No usable HTTP answer: connection refused or dropped, DNS or TLS failure.
+
+    ``never_sent`` is True when the request surely never reached the hub (no connection could
+    be made), so repeating it cannot apply it twice.
+    """
+
+    def __init__(self, message: str, never_sent: bool = False) -> None:
+        self.never_sent = never_sent
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0], self.never_sent))
 
 
 class RequestTimeout(TransportError):

@@ -184,7 +184,7 @@ def _retryable(exc: BaseException, method: str, idempotent: bool) -> bool:
         # Nothing was sent when the connection could not be made: always safe to repeat. A read
         # timeout or a connection dropped after sending may mean the hub applied the request:
         # repeat only what is safe to repeat (a GET, or a POST with an idempotency key).
-        return getattr(exc, "connect", False) or method == "GET" or idempotent
+        return exc.never_sent or method == "GET" or idempotent
     return False
 
 
@@ -300,15 +300,12 @@ class Transport:
                 allow_redirects=not auth,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            err = errors.RequestTimeout(f"connect timeout to {where}")
-            err.connect = True  # type: ignore[attr-defined]
-            raise err from exc
+            raise errors.RequestTimeout(f"connect timeout to {where}", never_sent=True) from exc
         except requests.exceptions.Timeout as exc:
             raise errors.RequestTimeout(f"read timeout from {where}") from exc
         except requests.exceptions.RequestException as exc:
-            err = errors.TransportError(f"{type(exc).__name__} talking to {where}")
-            err.connect = _never_sent(exc)  # type: ignore[attr-defined]
-            raise err from exc
+            message = f"{type(exc).__name__} talking to {where}"
+            raise errors.TransportError(message, never_sent=_never_sent(exc)) from exc
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

@@ -16,7 +16,7 @@ CASES = [
     errors.BadRequest(400, "bad", "GET", "/v2/export"),
     errors.RateLimited(429, "slow", "GET", "/v2/export", retry_after=2.0),
     errors.ServerError(503, "down", "GET", "/v2/export"),
-    errors.TransportError("reset"),
+    errors.TransportError("reset", never_sent=True),
     errors.RequestTimeout("read timeout"),
     errors.ExportDownloadError("truncated"),
     errors.ExportFormatError("bad JSON", "e.zip (member 'a.json')", "line 3, column 4"),
@@ -33,7 +33,7 @@ CASES = [
 def test_errors_pickle_round_trip(error):
     back = pickle.loads(pickle.dumps(error))
     assert type(back) is type(error) and str(back) == str(error)
-    for attr in ("status", "message", "retry_after", "source", "position", "missing"):
+    for attr in ("status", "message", "retry_after", "source", "position", "missing", "never_sent"):
         if hasattr(error, attr):
             assert getattr(back, attr) == getattr(error, attr)
     for attr in ("failure_cases", "results"):
