@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import requests
 
@@ -130,3 +131,119 @@ def test_demo_writes_its_folder(tmp_path, capsys):
     assert "local Ango Hub at http://127.0.0.1:" in out
     assert (tmp_path / "demo" / "tables" / "objects").is_dir()
     assert "re-export:" in out
+
+
+def _predictions(tmp_path, suffix: str) -> str:
+    frame = pd.DataFrame(
+        {
+            "external_id": ["img-0000.jpg", "img-0000.jpg", "img-0001.jpg"],
+            "title": ["car", "person", "car"],
+            "x": [10.0, 200.0, 30.0],
+            "y": [20.0, 40.0, 30.0],
+            "width": [50.0, 60.0, 70.0],
+            "height": [40.0, 80.0, 20.0],
+            "score": [0.9, 0.8, 0.7],
+        }
+    )
+    path = tmp_path / f"preds{suffix}"
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_import_labels_dry_run_then_for_real_with_a_journal(hub, tmp_path, capsys, suffix):
+    src = _predictions(tmp_path, suffix)
+    code, out, err = run(capsys, "import-labels", hub.project_id, src, "--dry-run", *conn(hub))
+    assert code == 0, err
+    assert "1 request(s), 2 item(s)" in out and "nothing was sent" in out
+    assert not [r for r in hub.requests if r.path == "/v2/import/labels"]
+
+    journal, results = tmp_path / "j.jsonl", tmp_path / "results.csv"
+    argv = [
+        "import-labels",
+        hub.project_id,
+        src,
+        "--journal",
+        str(journal),
+        "--no-progress",
+        "--results",
+        str(results),
+        *conn(hub),
+    ]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "import finished: 2 sent" in out
+    assert hub.applications("img-0000.jpg") == 1 and hub.applications("img-0001.jpg") == 1
+    assert list(pd.read_csv(results)["status"]) == ["sent", "sent"]
+    code, out, _ = run(capsys, *argv)  # the same journal: nothing is sent twice
+    assert code == 0 and "2 skipped (journal)" in out
+    assert hub.applications("img-0000.jpg") == 1
+
+
+def test_import_labels_invalid_rows_print_the_failure_table(hub, tmp_path, capsys):
+    src = tmp_path / "bad.csv"
+    pd.DataFrame(
+        {
+            "external_id": ["img-0000.jpg"],
+            "title": ["no-such-class"],
+            "x": [1.0],
+            "y": [1.0],
+            "width": [2.0],
+            "height": [2.0],
+        }
+    ).to_csv(src, index=False)
+    code, _, err = run(capsys, "import-labels", hub.project_id, str(src), *conn(hub))
+    assert code == 2
+    assert "unknown_class" in err and "nothing was sent" in err and "Traceback" not in err
+
+
+def test_import_labels_that_go_only_part_way_exit_1(hub, tmp_path, capsys):
+    src = _predictions(tmp_path, ".csv")
+    hub.faults.add("import_labels", "500", count=100)
+    code, _, err = run(
+        capsys,
+        "import-labels",
+        hub.project_id,
+        src,
+        "--chunk-rows",
+        "1",
+        "--no-progress",
+        *conn(hub),
+    )
+    assert code == 1 and "did not go through" in err
+
+
+def test_import_attachments(hub, tmp_path, capsys):
+    src = tmp_path / "att.csv"
+    pd.DataFrame(
+        {"external_id": ["img-0002.jpg"], "attachment_url": ["https://files.example.org/x.pdf"]}
+    ).to_csv(src, index=False)
+    code, _, err = run(
+        capsys, "import-attachments", hub.project_id, str(src), "--no-progress", *conn(hub)
+    )
+    assert code == 0, err
+    assert [a["attachmentUrl"] for a in hub.attachments("img-0002.jpg")] == [
+        "https://files.example.org/x.pdf"
+    ]
+
+
+def test_annotate(hub, tmp_path, capsys):
+    task = next(iter(hub.project().assets.values())).task.id
+    src = tmp_path / "answers.parquet"
+    pd.DataFrame(
+        {
+            "task_id": [task],
+            "title": ["person"],
+            "x": [1.0],
+            "y": [2.0],
+            "width": [3.0],
+            "height": [4.0],
+        }
+    ).to_parquet(src)
+    code, out, err = run(
+        capsys, "annotate", str(src), "--project", hub.project_id, "--no-progress", *conn(hub)
+    )
+    assert code == 0, err
+    assert "1 sent" in out
+    posted = [r for r in hub.requests if r.path == f"/v2/annotate/{task}"]
+    assert len(posted) == 1 and posted[0].query == {"isPlugin": "false"}
