@@ -153,7 +153,7 @@ def test_key_is_sha256_of_project_and_chunk_bytes(client, hub):
 
 
 def test_chunks_by_bytes():
-    from ango_frames.importer import plan_chunks
+    from ango_frames.chunks import plan_chunks
 
     items = [
         {"externalId": f"a{i}", "answer": {"objects": [], "pad": "x" * 100}} for i in range(10)

@@ -33,15 +33,10 @@ import dask.dataframe as dd
 import pandas as pd
 from dask import delayed
 
+from ango_frames.chunks import Chunk, plan_chunks, plan_fingerprint
 from ango_frames.dask._send import ClientSpec, TokenBucket, close_clients, send_chunk
 from ango_frames.errors import ConfigError, PayloadError
-from ango_frames.importer import (
-    Chunk,
-    plan_chunks,
-    plan_fingerprint,
-    raise_if_incomplete,
-    score_summary,
-)
+from ango_frames.importer import raise_if_incomplete, score_summary
 from ango_frames.journal import Journal
 from ango_frames.labels import build_labels
 
