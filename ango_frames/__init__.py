@@ -33,6 +33,7 @@ from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.tables import ExportTables, read_export
 from ango_frames.transport import RetryPolicy
 from ango_frames.validate import validate_labels
+from ango_frames.video import mark_key_frames
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,7 @@ __all__ = [
     "import_attachments",
     "import_labels",
     "labels_payload",
+    "mark_key_frames",
     "read_export",
     "validate_labels",
 ]
