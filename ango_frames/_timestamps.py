@@ -98,6 +98,11 @@ def _patch(base: pa.Array, mask: list[bool], values: list) -> pa.Array:
 def _strings(arr: pa.Array, values: Any, name: str, extras: list) -> pa.Array:
     """A string column (nulls elsewhere) to timestamps: bulk for the ISO shape, else ts_ms."""
     shaped = pc.match_substring_regex(arr, _ISO)
+    if shaped.true_count == len(arr) - arr.null_count:  # the usual case: every string is ISO
+        try:
+            return pc.cast(arr, TIMESTAMP)
+        except pa.ArrowInvalid:
+            pass  # e.g. a 30th of February: below, value by value
     try:
         out = pc.cast(pc.if_else(shaped, arr, _NULL_STR), TIMESTAMP)
     except pa.ArrowInvalid:  # e.g. a 30th of February: the whole column goes one by one
