@@ -38,8 +38,9 @@ __all__ = [
 
 # A row group is also written once its table holds this many bytes of Arrow data, whatever
 # ``row_group_rows`` says: wide tables (objects, classifications) would otherwise keep ~75 MB
-# queued each, and the writer's memory would be most of the converter's.
-ROW_GROUP_BYTES = 8 * 2**20
+# queued each, and the writer's memory would be most of the converter's. 4 MiB rather than 8 MiB
+# keeps each converting process ~20 MB smaller, for Parquet files 0.5% larger.
+ROW_GROUP_BYTES = 4 * 2**20
 
 # String columns whose values are (nearly) unique per row: a Parquet dictionary of them is built
 # for nothing (measured: dictionaries only on the repeating columns write ~25% faster and give
