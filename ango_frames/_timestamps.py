@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["BAD", "NO_AUDIT", "TIMESTAMP", "audit", "ts_array", "ts_ms"]
+__all__ = ["AUDIT_KEYS", "BAD", "NO_AUDIT", "TIMESTAMP", "audit", "ts_array", "ts_ms"]
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
@@ -98,6 +98,11 @@ def _patch(base: pa.Array, mask: list[bool], values: list) -> pa.Array:
 def _strings(arr: pa.Array, values: Any, name: str, extras: list) -> pa.Array:
     """A string column (nulls elsewhere) to timestamps: bulk for the ISO shape, else ts_ms."""
     shaped = pc.match_substring_regex(arr, _ISO)
+    if shaped.true_count == len(arr) - arr.null_count:  # the usual case: every string is ISO
+        try:
+            return pc.cast(arr, TIMESTAMP)
+        except pa.ArrowInvalid:
+            pass  # e.g. a 30th of February: below, value by value
     try:
         out = pc.cast(pc.if_else(shaped, arr, _NULL_STR), TIMESTAMP)
     except pa.ArrowInvalid:  # e.g. a 30th of February: the whole column goes one by one
@@ -152,7 +157,7 @@ def ts_array(values: Any, name: str, extras: list) -> pa.Array:
     return _patch(out, mask, _one_by_one(values, others, name, extras))
 
 
-_AUDIT_KNOWN = frozenset(
+AUDIT_KEYS = frozenset(
     ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn")
 )
 NO_AUDIT = (None, None, None, None, None, None)
@@ -180,9 +185,9 @@ def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict 
         get("updatedBy"),
         get("updatedIn"),
     )
-    if not _AUDIT_KNOWN.issuperset(meta):
+    if not AUDIT_KEYS.issuperset(meta):
         for key in meta:
-            if key not in _AUDIT_KNOWN:
+            if key not in AUDIT_KEYS:
                 extra = {} if extra is None else extra
                 extra[f"metadata.{key}"] = meta[key]
                 unknown[f"metadata.{key}"] += 1

@@ -12,7 +12,7 @@ from typing import Any
 
 from ango_frames._answers import add_classifications
 from ango_frames._geometry import NO_GEOM, geometry
-from ango_frames._timestamps import NO_AUDIT, audit
+from ango_frames._timestamps import AUDIT_KEYS, NO_AUDIT, audit
 
 __all__ = ["GEOMETRY_KEYS", "add_objects"]
 
@@ -45,6 +45,8 @@ OBJECT_KEYS = frozenset(
     )
 )
 _QUIET_EXTRA = frozenset(("masks",))
+_KEY_FRAMES = frozenset(("isKeyFrame", "keyFrame", "keyframe"))
+_BEFORE_POINTS, _AFTER_POINTS = NO_GEOM[:8], NO_GEOM[9:]  # `points` is geometry column 8
 
 
 def _odd_keys(entry: dict, first: str | None, tool: Any, extra: Any, unknown: Counter) -> Any:
@@ -81,17 +83,34 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
         else:
             odd = True
     if first is not None:  # a documented geometry wins over undocumented ones
-        tool, geom, extra = geometry(first, entry[first], extra, unknown)
+        g = entry[first]
+        if (first == "polygon" or first == "polyline") and type(g) is list:
+            tool, geom = first, (*_BEFORE_POINTS, g, *_AFTER_POINTS)  # geometry(), inlined
+        else:
+            tool, geom, extra = geometry(first, g, extra, unknown)
     if odd:
         tool, extra = _odd_keys(entry, first, tool, extra, unknown)
-    key_frame = get("isKeyFrame")
-    if key_frame is None:
-        key_frame = get("keyFrame")
+    key_frame = None
+    if not _KEY_FRAMES.isdisjoint(entry):
+        key_frame = get("isKeyFrame")
         if key_frame is None:
-            key_frame = get("keyframe")
+            key_frame = get("keyFrame")
+            if key_frame is None:
+                key_frame = get("keyframe")
     meta = get("metadata")
-    values = NO_AUDIT if meta is None else None
-    if values is None:
+    if meta is None:
+        values = NO_AUDIT
+    elif type(meta) is dict and AUDIT_KEYS.issuperset(meta):  # audit(), inlined
+        mget = meta.get
+        values = (
+            mget("createdAt"),
+            mget("createdBy"),
+            mget("createdIn"),
+            mget("updatedAt"),
+            mget("updatedBy"),
+            mget("updatedIn"),
+        )
+    else:
         values, extra = audit(meta, extra, unknown)
     return (
         *lead,

@@ -31,14 +31,38 @@ __all__ = [
     "PARTITIONS",
     "ROW_GROUP_BYTES",
     "DatasetWriter",
+    "dictionary_columns",
     "file_metadata",
     "filesystem",
 ]
 
 # A row group is also written once its table holds this many bytes of Arrow data, whatever
 # ``row_group_rows`` says: wide tables (objects, classifications) would otherwise keep ~75 MB
-# queued each, and the writer's memory would be most of the converter's.
-ROW_GROUP_BYTES = 8 * 2**20
+# queued each, and the writer's memory would be most of the converter's. 4 MiB rather than 8 MiB
+# keeps each converting process ~20 MB smaller, for Parquet files 0.5% larger.
+ROW_GROUP_BYTES = 4 * 2**20
+
+# String columns whose values are (nearly) unique per row: a Parquet dictionary of them is built
+# for nothing (measured: dictionaries only on the repeating columns write ~25% faster and give
+# ~15% smaller files than dictionaries on every column). `extra` is in every table.
+_UNIQUE_STRINGS = {
+    "tasks": frozenset(
+        (
+            "task_id",
+            "asset_id",
+            "external_id",
+            "asset",
+            "consensus_detailed",
+            "brush_data_url",
+            "medical_brush_data_url",
+        )
+    ),
+    "objects": frozenset(("object_id", "selection", "pdf_text", "pdf_image")),
+    "classifications": frozenset(("classification_id",)),
+    "relations": frozenset(("relation_id",)),
+    "stage_history": frozenset(("brush_data_url", "medical_brush_data_url")),
+    "issues": frozenset(("issue_id", "content", "position")),
+}
 
 METADATA_KEY = b"ango_frames"
 PARTITIONS = ("stage", "batch")
@@ -49,6 +73,20 @@ def filesystem(dest: str | os.PathLike, storage_options: dict[str, Any] | None) 
     """The fsspec filesystem of ``dest`` and the dataset root path in it (no trailing /)."""
     fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
     return fs, root.rstrip("/")
+
+
+def dictionary_columns(table: str, schema: pa.Schema) -> list[str]:
+    """The columns of ``table`` worth a Parquet dictionary: its strings that repeat across rows.
+
+    Ids of the table's own rows, free text and ``extra`` are (nearly) unique; numbers, times and
+    lists are plain-encoded, as a dictionary of them rarely pays.
+    """
+    unique = _UNIQUE_STRINGS.get(table.removeprefix("history_"), frozenset())
+    return [
+        f.name
+        for f in schema
+        if f.type == pa.string() and f.name != "extra" and f.name not in unique
+    ]
 
 
 def file_metadata(table: str, provenance: dict[str, Any]) -> dict[bytes, bytes]:
@@ -142,6 +180,9 @@ class DatasetWriter:
             for key in distinct:
                 mask = pc.is_null(key_array) if key is None else pc.equal(key_array, key)
                 self.write(table, key, batch.filter(mask))
+        # Arrow's default pool (mimalloc) keeps freed pages for reuse: handing them back after
+        # each flush kept a 300 MB conversion ~55 MB smaller, at no measured cost.
+        pa.default_memory_pool().release_unused()
 
     def write(self, table: str, key: Any, batch: pa.RecordBatch) -> None:
         """Queue ``batch`` for (table, key); write a row group when ``row_group_rows`` are queued."""
@@ -173,7 +214,9 @@ class DatasetWriter:
             self.fs.makedirs(part.directory, exist_ok=True)
             part.handle = self.fs.open(path, "wb")
             schema = data.schema.with_metadata(file_metadata(table, self.provenance))
-            part.writer = pq.ParquetWriter(part.handle, schema)
+            part.writer = pq.ParquetWriter(
+                part.handle, schema, use_dictionary=dictionary_columns(table, schema)
+            )
             self.files.setdefault(table, []).append(path)
         part.writer.write_table(data, row_group_size=self.row_group_rows)
 
@@ -228,7 +271,9 @@ class DatasetWriter:
         meta = file_metadata(table, self.provenance)
         with self.fs.open(path, "rb") as src, self.fs.open(tmp, "wb") as out:
             reader = pq.ParquetFile(src)
-            with pq.ParquetWriter(out, schema.with_metadata(meta)) as writer:
+            with pq.ParquetWriter(
+                out, schema.with_metadata(meta), use_dictionary=dictionary_columns(table, schema)
+            ) as writer:
                 for i in range(reader.num_row_groups):
                     group = reader.read_row_group(i)
                     writer.write_table(conform(group, schema), row_group_size=self.row_group_rows)

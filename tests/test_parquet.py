@@ -97,6 +97,20 @@ def test_every_file_carries_metadata(tmp_path: Path) -> None:
     assert objects.metadata.num_row_groups >= 4  # row groups flushed as they fill
 
 
+def test_dictionaries_only_for_repeating_strings(tmp_path: Path) -> None:
+    src = _write(tmp_path / "export.ndjson", RECORDS)
+    export_to_parquet(src, tmp_path / "out")
+    meta = pq.ParquetFile(tmp_path / "out" / "objects" / "part-00000.parquet").metadata
+    group = meta.row_group(0)
+    dictionary = {
+        group.column(i).path_in_schema: group.column(i).has_dictionary_page
+        for i in range(group.num_columns)
+    }
+    assert dictionary["task_id"] and dictionary["tool"]  # repeats across rows
+    assert not dictionary["object_id"] and not dictionary["extra"]  # one value per row
+    assert not dictionary["x"]  # numbers are plain-encoded
+
+
 def test_dynamic_columns_widen_mid_stream(tmp_path: Path) -> None:
     records = [_asset(i, "Complete", "b") for i in range(10)]
     records += [_asset(10 + i, "Complete", "b", height=480, score=0.5) for i in range(10)]
