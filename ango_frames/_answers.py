@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ango_frames._timestamps import AUDIT_KEYS, NO_AUDIT, audit
+from ango_frames._timestamps import NO_AUDIT, audit
 
 __all__ = ["add_classifications", "add_relations", "json_text"]
 
@@ -121,20 +121,7 @@ def add_classifications(
         kind = get("tool")
         meta = get("metadata")
         extra = None
-        if meta is None:
-            values = NO_AUDIT
-        elif type(meta) is dict and AUDIT_KEYS.issuperset(meta):  # audit(), inlined
-            mget = meta.get
-            values = (
-                mget("createdAt"),
-                mget("createdBy"),
-                mget("createdIn"),
-                mget("updatedAt"),
-                mget("updatedBy"),
-                mget("updatedIn"),
-            )
-        else:
-            values, extra = audit(meta, None, unknown)
+        values, extra = audit(meta, None, unknown)
         if not CLASSIFICATION_KEYS.issuperset(item):
             extra = _unknown_keys(item, CLASSIFICATION_KEYS, "classification", extra, unknown)
         head = (*lead, object_id, cid, parent_id, get("schemaId"), get("title"), kind)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ango_frames._answers import add_classifications
 from ango_frames._geometry import NO_GEOM, geometry
-from ango_frames._timestamps import AUDIT_KEYS, NO_AUDIT, audit
+from ango_frames._timestamps import audit
 
 __all__ = ["GEOMETRY_KEYS", "add_objects"]
 
@@ -74,7 +74,8 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
     object_id) for ``history_objects``.
     """
     get = entry.get
-    tool, geom, first, odd = None, NO_GEOM, None, False
+    geom: tuple = NO_GEOM
+    tool, first, odd = None, None, False
     for key in entry:  # one pass: the first documented geometry, and whether anything is odd
         if key in OBJECT_KEYS:
             continue
@@ -98,20 +99,7 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
             if key_frame is None:
                 key_frame = get("keyframe")
     meta = get("metadata")
-    if meta is None:
-        values = NO_AUDIT
-    elif type(meta) is dict and AUDIT_KEYS.issuperset(meta):  # audit(), inlined
-        mget = meta.get
-        values = (
-            mget("createdAt"),
-            mget("createdBy"),
-            mget("createdIn"),
-            mget("updatedAt"),
-            mget("updatedBy"),
-            mget("updatedIn"),
-        )
-    else:
-        values, extra = audit(meta, extra, unknown)
+    values, extra = audit(meta, extra, unknown)
     return (
         *lead,
         get("schemaId"),
