@@ -45,12 +45,13 @@ __all__ = ["METADATA_KEY", "export_to_parquet", "read_parquet_tables"]
 _ = (DatasetWriter, file_metadata)
 
 
-def _progress(progress: bool, total: int | None = None, unit: str = " records") -> Any:
+def _progress(progress: bool | str, total: int | None = None, unit: str = " records") -> Any:
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit=unit, desc="export to parquet")
+    label = progress if isinstance(progress, str) else "export to parquet"
+    return tqdm(total=total, unit=unit, desc=label)
 
 
 def _one_process(
@@ -122,7 +123,7 @@ def export_to_parquet(
     dest_storage_options: dict[str, Any] | None = None,
     partition_by: str | None = None,
     row_group_rows: int = 65536,
-    progress: bool = False,
+    progress: bool | str = False,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
 ) -> dict[str, str]:
@@ -141,8 +142,9 @@ def export_to_parquet(
         own stage / first batch); other tables follow their task through ``task_id``.
     row_group_rows : int
         Rows per row group (the Flattener works in smaller batches, see ``flatten.BATCH_ROWS``).
-    progress : bool
-        Show a tqdm bar counting records (parts, when converted by workers).
+    progress : bool or str
+        Show a tqdm bar counting records (parts, when converted by workers); a string is the
+        bar's label (default ``"export to parquet"``).
     tables : iterable of str, optional
         Only these tables (default: all).
     workers : int, optional
