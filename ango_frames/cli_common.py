@@ -1,6 +1,6 @@
 """What every ``ango-frames`` subcommand shares: the parser, global flags, value types, messages.
 
-Help texts follow one pattern (``tests/hub/test_cli_global.py`` checks it for every flag): what the
+Help texts follow one pattern (``tests/unit/test_cli_flags.py`` checks it for every flag): what the
 flag does, then the format of its value when it takes one, then ``(default: ...)``; a switch that
 is off unless given ends with ``(default: off)``. Example::
 
@@ -227,7 +227,7 @@ _FLAG_FOR = [
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and what caused it: ``__cause__``, ``__context__`` and urllib3's ``.reason``."""
+    """The exception and its causes: ``__cause__``, ``__context__``, urllib3's ``.reason``."""
     todo: list[Any] = [exc]
     seen: set[int] = set()
     while todo:
