@@ -1,4 +1,4 @@
-"""ango_frames: Ango Hub exports as tidy pandas DataFrames and Parquet; DataFrames back as pre-labels."""
+"""ango_frames: Ango Hub exports as tidy DataFrames and Parquet; DataFrames back as pre-labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The ango-frames parser: help texts, global flags anywhere, one-line errors, --version (no socket)."""
+"""The ango-frames parser: help texts, global flags anywhere, one-line errors, --version (no
+socket)."""
 
 from __future__ import annotations
 
