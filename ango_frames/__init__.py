@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
@@ -40,7 +40,7 @@ from ango_frames.video import mark_key_frames
 
 try:
     __version__ = _version("ango-frames")  # one source of truth: pyproject.toml
-except PackageNotFoundError:  # pragma: no cover - imported from a source tree that is not installed
+except _PackageNotFoundError:  # pragma: no cover - imported from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
