@@ -119,9 +119,9 @@ def import_labels(store: Store, body: Any) -> dict[str, Any]:
     if isinstance(body, dict) and "jsonContent" in body:  # the official client's body
         if "labels" in body:
             raise BadRequest(400, "Invalid request body: send labels or jsonContent, not both.")
-        body = {
-            k: v for k, v in body.items() if k != "jsonContent"
-        } | {"labels": labels_from_import_file(body["jsonContent"])}
+        body = {k: v for k, v in body.items() if k != "jsonContent"} | {
+            "labels": labels_from_import_file(body["jsonContent"])
+        }
     _check_body(body, "ImportLabelsRequest")
     with store.lock:
         project = _project(store, body["project"])
