@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import fsspec
+import urllib3
 from fsspec.implementations.local import LocalFileSystem
 
 from ango_frames.api.transport import Transport, check_url_scheme, safe_url
@@ -125,14 +126,16 @@ def _open(
 
 def _pieces(resp: Any) -> Any:
     """The decoded body in pieces of at most CHUNK bytes, each from at most one socket read."""
-    raw = resp.raw
-    if hasattr(raw, "read1"):  # urllib3 2: returns what one read gives, so deadlines are checked
+    raw = getattr(resp, "raw", None)
+    if raw is None:  # a transport adapter that answers from memory
+        yield resp.content
+    elif isinstance(raw, urllib3.response.BaseHTTPResponse) and hasattr(raw, "read1"):  # urllib3 2: returns what one read gives, so deadlines are checked
         while True:
             piece = raw.read1(CHUNK, decode_content=True)
             if not piece:
                 return
             yield piece
-    else:  # pragma: no cover - urllib3 1.x
+    else:  # urllib3 1.x, or another file-like body
         yield from resp.iter_content(CHUNK)
 
 
@@ -169,7 +172,8 @@ def _stream(
                         "(download_deadline=)"
                     )
                 out.write(piece)
-            on_wire = resp.raw.tell() if encoded else written
+            raw = getattr(resp, "raw", None)
+            on_wire = raw.tell() if encoded and hasattr(raw, "tell") else written
     except ExportDownloadError:
         raise
     except Exception as exc:  # any read or write failure means no usable export

@@ -41,11 +41,12 @@ _EXPIRED = (
 _NO_KEY = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code></Error>'
 
 
-def _route(method: str, path: str) -> tuple[str | None, str | None]:
+def _route(method: str, raw_path: str) -> tuple[str | None, str | None]:
+    """Route on the path as sent (``%2F`` stays inside one segment), then decode the id."""
     for verb, pattern, name in _ROUTES:
-        match = pattern.fullmatch(path)
+        match = pattern.fullmatch(raw_path)
         if match and verb == method:
-            return name, match.group(1) if match.groups() else None
+            return name, unquote(match.group(1)) if match.groups() else None
     return None, None
 
 
@@ -153,7 +154,7 @@ class HubHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        endpoint, arg = _route(method, path)
+        endpoint, arg = _route(method, url.path)
         if endpoint is None:
             self._fail(404, f"Not found: {method} {path}")
             return
