@@ -348,8 +348,27 @@ class Transport:
             copy = type(exc)(text)
         except Exception:  # an exception type with another signature
             copy = requests.exceptions.RequestException(text)
-        copy.__cause__ = copy.__context__ = None
+        copy.__cause__, copy.__context__ = _os_reason(exc), None
         return copy
+
+
+def _os_reason(exc: BaseException) -> OSError | None:
+    """A fresh copy of the operating system's error under ``exc`` (refused, reset, DNS), if any:
+    it says what went wrong on the wire and holds neither the request nor the key."""
+    todo: list[Any] = [exc]
+    seen: set[int] = set()
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if type(item).__module__ == "builtins" and isinstance(item, OSError):
+            try:
+                return type(item)(item.errno, item.strerror)
+            except Exception:
+                return OSError(item.errno, item.strerror)
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return None
 
 
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\")]+")
