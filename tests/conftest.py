@@ -24,7 +24,7 @@ os.environ["TMPDIR"] = str(SESSION_TMP)
 tempfile.tempdir = str(SESSION_TMP)
 
 from ango_frames.api.client import Client  # noqa: E402
-from ango_frames.api.transport import RetryPolicy  # noqa: E402
+from ango_frames.api.transport import RetryPolicy, set_retry_waits  # noqa: E402
 from ango_frames.testing import LocalHub  # noqa: E402
 
 #: The published samples live beside the repository in ``shared/samples`` (not copied in).
@@ -46,6 +46,14 @@ def no_export_files_left_behind():
     left = export_leftovers(SESSION_TMP)
     shutil.rmtree(SESSION_TMP, ignore_errors=True)
     assert not left, f"the test session left export temporary files behind: {left}"
+
+
+@pytest.fixture
+def real_retry_waits():
+    """For the tests that check a back-off or Retry-After is really waited for."""
+    set_retry_waits(True)
+    yield
+    set_retry_waits(None)
 
 
 @pytest.fixture(scope="module")

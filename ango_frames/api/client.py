@@ -292,9 +292,8 @@ class Client:
         with _project_lock(self.base_url, project):
             deadline = None if seconds is None else time.monotonic() + seconds
 
-            def attempt() -> tuple[dict[str, str], str, int]:
-                url, params = self.export_url(project, req)
-                path, size = download_to(
+            def fetch(url: str) -> tuple[str, int]:
+                return download_to(
                     self._transport,
                     url,
                     dest,
@@ -303,16 +302,17 @@ class Client:
                     deadline=deadline,
                     allow_insecure_http=self.allow_insecure_http,
                 )
-                return params, path, size
 
+            url, params = self.export_url(project, req)
             try:
-                params, path, size = attempt()
+                path, size = fetch(url)
             except ExportDownloadError as first:
                 if _final(first):
                     raise
                 # Pre-signed links expire and downloads break; one fresh link, then give up.
                 log.info("export download failed (%s); requesting a fresh link once", first)
-                params, path, size = attempt()
+                url, params = self.export_url(project, req)
+                path, size = fetch(url)
         return ExportFile(
             path=path,
             format=req.format,

@@ -109,9 +109,9 @@ def _open(
             hint = " (the pre-signed link expired or is forbidden)" if exc.status == 403 else ""
             raise ExportDownloadError(
                 f"download of {where} failed: HTTP {exc.status}{hint}"
-            ) from None
-        except TransportError as exc:
-            raise ExportDownloadError(f"download of {where} failed: {exc}") from None
+            ) from exc
+        except TransportError as exc:  # ours, already scrubbed: kept as the cause
+            raise ExportDownloadError(f"download of {where} failed: {exc}") from exc
         if not resp.is_redirect:
             return resp, where
         location = urljoin(url, resp.headers.get("Location", ""))
@@ -129,7 +129,9 @@ def _pieces(resp: Any) -> Any:
     raw = getattr(resp, "raw", None)
     if raw is None:  # a transport adapter that answers from memory
         yield resp.content
-    elif isinstance(raw, urllib3.response.BaseHTTPResponse) and hasattr(raw, "read1"):  # urllib3 2: returns what one read gives, so deadlines are checked
+    elif isinstance(raw, urllib3.response.BaseHTTPResponse) and hasattr(
+        raw, "read1"
+    ):  # urllib3 2: returns what one read gives, so deadlines are checked
         while True:
             piece = raw.read1(CHUNK, decode_content=True)
             if not piece:
