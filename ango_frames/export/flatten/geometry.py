@@ -2,7 +2,7 @@
 
 Boxes are normalised to a top-left origin and a positive size (the raw corner stays in
 ``origin_x`` / ``origin_y``), vertices become lists of ``[x, y]``, plus segmentation zones, NER
-offsets and PDF areas (FORMAT.md §2). A value that is not the documented shape is kept raw in
+offsets and PDF areas (docs/format.md §2). A value that is not the documented shape is kept raw in
 ``extra`` under its key.
 """
 

@@ -1,4 +1,4 @@
-"""Tool entries (annotation objects) to rows of the ``objects`` table (FORMAT.md §2).
+"""Tool entries (annotation objects) to rows of the ``objects`` table (docs/format.md §2).
 
 One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout the
 newest docs hint at). Geometry becomes plain columns (see
