@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--created-before", type=_when)
     p.add_argument("--filters", type=_json_object, help="Mongo-style task filter, as JSON")
     p.add_argument("--partition-by", choices=["stage", "batch"])
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the Parquet tables already in DEST, whole (default: refuse to write there)",
+    )
     p.add_argument("--keep-zip", help="also keep the downloaded export zip at this path")
     p.add_argument("--no-progress", action="store_true")
     _connection_args(p)
@@ -183,7 +188,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         dest=args.keep_zip,
     )
     written = write_tables(
-        export, args.dest, to=args.to, partition_by=args.partition_by, progress=not args.no_progress
+        export,
+        args.dest,
+        to=args.to,
+        partition_by=args.partition_by,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     for table, rows in written.items():
         print(f"{table:24s} {rows:>10,d} rows")
