@@ -1,6 +1,9 @@
-"""ango_frames: Ango Hub exports as tidy pandas DataFrames and Parquet; DataFrames back as pre-labels."""
+"""ango_frames: Ango Hub exports as tidy DataFrames and Parquet; DataFrames back as pre-labels."""
 
 from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
 from ango_frames.api.client import Client
@@ -35,7 +38,10 @@ from ango_frames.imports.send import DryRun, annotate, import_attachments, impor
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.video import mark_key_frames
 
-__version__ = "0.1.0"
+try:
+    __version__ = _version("ango-frames")  # one source of truth: pyproject.toml
+except _PackageNotFoundError:  # pragma: no cover - imported from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "SCHEMAS",

@@ -1,6 +1,7 @@
 """Exports straight to Parquet, in memory that does not grow with the export.
 
-Records stream from the export reader through a :class:`~ango_frames.export.flatten.flattener.Flattener` into one
+Records stream from the export reader through a
+:class:`~ango_frames.export.flatten.flattener.Flattener` into one
 Parquet dataset per table at ``dest/<table>/`` (any fsspec URL), a row group at a time::
 
     dest/tasks/part-00000.parquet
@@ -51,12 +52,13 @@ READABLE_VERSIONS = (SCHEMA_VERSION,)
 _ = (DatasetWriter, file_metadata)
 
 
-def _progress(progress: bool, total: int | None = None, unit: str = " records") -> Any:
+def _progress(progress: bool | str, total: int | None = None, unit: str = " records") -> Any:
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit=unit, desc="export to parquet")
+    label = progress if isinstance(progress, str) else "export to parquet"
+    return tqdm(total=total, unit=unit, desc=label)
 
 
 def _one_process(
@@ -128,7 +130,7 @@ def export_to_parquet(
     dest_storage_options: dict[str, Any] | None = None,
     partition_by: str | None = None,
     row_group_rows: int = 65536,
-    progress: bool = False,
+    progress: bool | str = False,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
     overwrite: bool = False,
@@ -140,7 +142,8 @@ def export_to_parquet(
     src : path, fsspec URL, ExportFile, or file object
         The export (zip, .json, .ndjson), as accepted by ``records.iter_records``.
     dest : str or path
-        Directory or fsspec URL (``memory://``, ``s3://``, ...); each table goes to ``dest/<table>/``.
+        Directory or fsspec URL (``memory://``, ``s3://``, ...); each table goes to
+        ``dest/<table>/``.
     storage_options, dest_storage_options : dict, optional
         fsspec options for ``src`` and for ``dest``.
     partition_by : {"stage", "batch"}, optional
@@ -148,18 +151,20 @@ def export_to_parquet(
         own stage / first batch); other tables follow their task through ``task_id``.
     row_group_rows : int
         Rows per row group (the Flattener works in smaller batches, see ``flatten.BATCH_ROWS``).
-    progress : bool
-        Show a tqdm bar counting records (parts, when converted by workers).
+    progress : bool or str
+        Show a tqdm bar counting records (parts, when converted by workers); a string is the
+        bar's label (default ``"export to parquet"``).
     tables : iterable of str, optional
         Only these tables (default: all).
     workers : int, optional
-        Processes converting the parts of a multi-part export (an ndjson file of more than
-        64 MiB, a split zip) at once; 1 (the default) converts in this process, None means
-        ``min(2, os.cpu_count())``. Parallel conversion pays off only on machines with idle
-        cores and costs one more process's memory (see the README's figures). A JSON array
-        (one part) is parsed here and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a time; the
-        output is the same whatever the number. A file object, an in-memory (``memory://``)
-        source or destination, or an ndjson file of one part is converted in this process.
+        Processes converting the parts of a multi-part export (an ndjson file of more than 64 MiB, a
+        split zip) at once; 1 (the default) converts in this process, None means ``min(2,
+        os.cpu_count())``. Parallel conversion pays off only on machines with idle cores and costs
+        one more process's memory (see the README's figures). A JSON array (one part) is parsed here
+        and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a
+        time; the output is the same whatever the number. A file object, an in-memory
+        (``memory://``) source or destination, or an ndjson file of one part is converted in this
+        process.
     overwrite : bool
         ``dest`` already holding a dataset is an error unless this is true; then the new
         datasets are written beside the old ones and replace them whole (every table, also

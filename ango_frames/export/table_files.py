@@ -106,7 +106,8 @@ def write_tables(
     out_fs.makedirs(out_root, exist_ok=True)
     counts = {}
     with tempfile.TemporaryDirectory(prefix="ango-tables-") as tmp:
-        written = export_to_parquet(src, tmp, storage_options=storage_options, progress=progress)
+        label = f"export to {to}" if progress else False  # the bar says what is written
+        written = export_to_parquet(src, tmp, storage_options=storage_options, progress=label)
         local = fsspec.filesystem("file")
         for table, path in written.items():
             with out_fs.open(f"{out_root}/{table}.{to}", "w", encoding="utf-8", newline="") as out:

@@ -229,9 +229,9 @@ def read_export(
     tables : iterable of str, optional
         Build only these tables (the others are empty frames); faster on big exports.
     workers : int, optional
-        Processes reading the parts of a multi-part export (an ndjson file of more than
-        64 MiB, a split zip) at once; 1 (the default) reads in this process, None means
-        ``min(2, os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
+        Processes reading the parts of a multi-part export (an ndjson file of more than 64 MiB, a
+        split zip) at once; 1 (the default) reads in this process, None means ``min(2,
+        os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
         parsed here and flattened by ``workers`` processes in chunks.
 
     Returns

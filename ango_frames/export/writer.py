@@ -172,7 +172,7 @@ class DatasetWriter:
         pa.default_memory_pool().release_unused()
 
     def write(self, table: str, key: Any, batch: pa.RecordBatch) -> None:
-        """Queue ``batch`` for (table, key); write a row group when ``row_group_rows`` are queued."""
+        """Queue ``batch`` for (table, key); a row group is written at ``row_group_rows``."""
         part = self._parts.get((table, key))
         if part is None:
             directory = f"{self.root}/{table}"

@@ -427,7 +427,7 @@ def _pdf(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[An
 def _passthrough(
     frame: pd.DataFrame, tool: str, rows: np.ndarray, problems: Problems, out: list[Any]
 ) -> None:
-    """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in ``extra``."""
+    """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in extra."""
     extra = object_values(frame["extra"]) if "extra" in frame.columns else None
     for pos in np.flatnonzero(rows).tolist():
         try:

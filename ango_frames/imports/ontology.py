@@ -56,7 +56,7 @@ class ClassificationClass:
 
     @property
     def valid_answers(self) -> frozenset[str] | None:
-        """The answers the hub accepts, or ``None`` when any string goes (text and unknown types)."""
+        """The answers the hub accepts, or ``None`` when any string goes (text, unknown types)."""
         if self.type == "tree-dropdown":
             return self.tree_paths | frozenset(self.options)
         if self.options:

@@ -1,4 +1,4 @@
-"""ango_frames.dask on a real LocalCluster with two worker processes: same results as one machine."""
+"""ango_frames.dask on a real LocalCluster with two worker processes: results as on one machine."""
 
 from __future__ import annotations
 

@@ -210,7 +210,8 @@ def _tables() -> SimpleNamespace:
 
 
 def _as_import(answer: dict) -> dict:
-    """An export answer in import form: tools -> objects, without titles, metadata, ids of answers."""
+    """An export answer in import form: tools -> objects, without titles, metadata, ids of
+    answers."""
 
     def cls(c: dict) -> dict:
         out = {

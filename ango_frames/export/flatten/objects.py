@@ -1,7 +1,8 @@
 """Tool entries (annotation objects) to rows of the ``objects`` table (FORMAT.md §2).
 
-One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout
-the newest docs hint at). Geometry becomes plain columns (see :mod:`ango_frames.export.flatten.geometry`). Rows are tuples in the column order of
+One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout the
+newest docs hint at). Geometry becomes plain columns (see
+:mod:`ango_frames.export.flatten.geometry`). Rows are tuples in the column order of
 ``schemas.OBJECTS``; the last value is the row's ``extra`` dict or None.
 """
 
