@@ -145,7 +145,8 @@ class ExportTables:
         as a view named ``<prefix><table>``, reading the Arrow data in place; returns ``con``::
 
             con = tables.to_duckdb()
-            con.sql("SELECT o.title, c.answer FROM objects o JOIN classifications c USING (object_id)")
+            con.sql("SELECT o.title, c.answer FROM objects o JOIN classifications c"
+                    " USING (task_id, object_id)")
 
         Needs the ``duckdb`` extra. The views hold this object's data as it is now.
         """
