@@ -134,18 +134,20 @@ def add_objects(
     ccounter: list[int],
     order: int | None,
     unknown: Counter,
+    start: int = 0,
 ) -> None:
     """Append the rows of every entry of a ``tools`` / ``objects`` list, and their nested
     classifications (``object_id`` = the entry's id).
 
     An entry without ``objectId`` (none at the top nor inside its geometry) gets
-    ``<id_prefix>/o<n>``, n being its position in the list. With ``order`` set, rows are for
+    ``<id_prefix>/o<n>``, n being ``start`` + its position in the list (``objects`` beside
+    ``tools`` continue their numbering; ``ccounter[1]`` counts the ids made up). With ``order`` set, rows are for
     the ``history_*`` tables (``history_order`` after ``task_id``).
     """
     if type(items) is not list:
         items = [items]
     append = sink.append
-    for n, entry in enumerate(items):
+    for n, entry in enumerate(items, start):
         if type(entry) is not dict:
             lead = (
                 (task_id, f"{id_prefix}/o{n}")
@@ -153,6 +155,7 @@ def add_objects(
                 else (task_id, order, f"{id_prefix}/o{n}")
             )
             append((*lead, *(None,) * 7, *NO_GEOM, *(None,) * 7, {"object": entry}))
+            ccounter[1] += 1
             unknown["object(not a dict)"] += 1
             continue
         oid = entry.get("objectId")
@@ -160,6 +163,7 @@ def add_objects(
             oid = _inner_object_id(entry)
             if oid is None:
                 oid = f"{id_prefix}/o{n}"
+                ccounter[1] += 1
         lead = (task_id, oid) if order is None else (task_id, order, oid)
         frames = entry.get("frames")
         if type(frames) is list and frames:
@@ -170,14 +174,14 @@ def add_objects(
                 else:
                     append(_one(base, lead, {"frame": frame}, unknown))
                 nested = frame.get("classifications") if type(frame) is dict else None
-                if nested:
+                if nested is not None and nested != []:
                     add_classifications(
                         nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
                     )
         else:
             append(_one(entry, lead, None, unknown))
         nested = entry.get("classifications")
-        if nested:
+        if nested is not None and nested != []:
             add_classifications(
                 nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
             )
