@@ -145,6 +145,8 @@ def add_classifications(
                 if type(value) is str:
                     path = value.split(_PATH_SEP) if kind == _TREE else None
                     append((*head, value, i, True, False, path, *tail))
+                elif value is None:  # a null in a list stays a null, not the text "null"
+                    append((*head, None, i, True, False, None, *tail))
                 else:
                     append((*head, json_text(value), i, True, True, None, *tail))
         elif answer is None or type(answer) is str:

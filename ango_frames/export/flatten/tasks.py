@@ -241,7 +241,7 @@ class TaskRows:
         for order, snap in enumerate(history):
             extra: dict | None = None
             if type(snap) is not dict:
-                append((task_id, order) + (None,) * 7 + ({"snapshot": snap},))
+                append((task_id, order) + (None,) * 8 + ({"snapshot": snap},))
                 continue
             get = snap.get
             if not HISTORY_KEYS.issuperset(snap):
@@ -260,6 +260,7 @@ class TaskRows:
                     get("completedBy"),
                     get("brushDataUrl"),
                     get("medicalBrushDataUrl"),
+                    get("reviewStatus"),
                     extra,
                 )
             )
