@@ -52,6 +52,7 @@ __all__ = [
     "NotFound",
     "PayloadError",
     "RateLimited",
+    "RepairedTextWarning",
     "RequestTimeout",
     "ServerError",
     "TransportError",
@@ -71,6 +72,8 @@ class AngoError(Exception):
     It keeps the arguments it was made with, and pickles by calling the class with them again:
     one ``__reduce__`` for the whole tree, so no subclass writes its own.
     """
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AngoError:
         self = super().__new__(cls, *args)
@@ -230,6 +233,11 @@ class AngoWarning(UserWarning):
 
 class UnknownKeysWarning(AngoWarning):
     """The export holds keys the reader does not know; they are kept in ``extra`` columns."""
+
+
+class RepairedTextWarning(AngoWarning):
+    """A string of the export was not valid Unicode (a lone surrogate, as JavaScript writes a cut
+    emoji); the character was replaced by U+FFFD and the record read."""
 
 
 def redact_url(url: str) -> str:

@@ -27,8 +27,8 @@ from ango_frames.api.client import Client  # noqa: E402
 from ango_frames.api.transport import RetryPolicy, set_retry_waits  # noqa: E402
 from ango_frames.testing import LocalHub  # noqa: E402
 
-#: The published samples live beside the repository in ``shared/samples`` (not copied in).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+#: The published samples, kept in the repository as the project's own fixtures.
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05)
 
@@ -84,6 +84,5 @@ def client(hub):
 
 @pytest.fixture
 def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip("the shared samples folder is not beside this checkout")
+    assert SAMPLES.is_dir(), SAMPLES
     return SAMPLES

@@ -175,7 +175,9 @@ def _stream(
                     )
                 out.write(piece)
             raw = getattr(resp, "raw", None)
-            on_wire = raw.tell() if encoded and hasattr(raw, "tell") else written
+            on_wire = (
+                raw.tell() if encoded and raw is not None and hasattr(raw, "tell") else written
+            )
     except ExportDownloadError:
         raise
     except Exception as exc:  # any read or write failure means no usable export

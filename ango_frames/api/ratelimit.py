@@ -14,8 +14,11 @@ __all__ = ["TokenBucket", "check_rate"]
 
 def check_rate(value: object, name: str) -> float:
     """``value`` as a positive, finite rate (requests a minute), or a ConfigError naming the fix."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value_ok = False
+    else:
+        value_ok = math.isfinite(value) and value > 0
+    if not value_ok:
         raise ConfigError(
             f"{name} must be a positive, finite number of requests per minute, got {value!r}; "
             f"pass e.g. {name}=100, or {name}=None to turn the client-side limit off"

@@ -110,7 +110,7 @@ def test_deadline_ends_a_trickling_download(hub):
 
 def test_redirect_to_plain_http_on_another_host_is_refused(hub, client):
     hub.faults.add("download", "redirect", location="http://downloads.example.com/x.zip")
-    with pytest.raises(errors.ConfigError, match="refusing plain http to downloads.example.com"):
+    with pytest.raises(errors.ConfigError, match=r"refusing plain http to downloads\.example\.com"):
         client.export(hub.project_id)
     assert _temp_exports() == []
     # a redirect to plain http on loopback (the hub itself) is followed

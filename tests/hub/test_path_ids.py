@@ -7,7 +7,9 @@ import pytest
 from ango_frames import errors
 
 
-@pytest.mark.parametrize("task_id", ["../import/labels", "t1?isPlugin=true", "t1#x", "../../v2/export"])
+@pytest.mark.parametrize(
+    "task_id", ["../import/labels", "t1?isPlugin=true", "t1#x", "../../v2/export"]
+)
 def test_task_id_never_reaches_another_endpoint_or_task(hub, client, task_id):
     before = hub.counts()
     with pytest.raises(errors.NotFound) as info:

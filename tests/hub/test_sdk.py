@@ -32,9 +32,12 @@ def sdk(hub):
 
 def _ours(hub, **options):
     """Our own export of the hub's current state, as records keyed by externalId."""
-    with make_client(hub) as c, c.export(hub.project_id, format="json", **options) as export:
-        with zipfile.ZipFile(export.path) as zf:
-            records = json.loads(zf.read(zf.namelist()[0]))
+    with (
+        make_client(hub) as c,
+        c.export(hub.project_id, format="json", **options) as export,
+        zipfile.ZipFile(export.path) as zf,
+    ):
+        records = json.loads(zf.read(zf.namelist()[0]))
     return {r["externalId"]: r for r in records}
 
 
@@ -94,10 +97,9 @@ def test_export_to_zip_file_path_reads_like_our_own(hub, sdk, tmp_path):
     path = tmp_path / "sdk.zip"
     sdk.exportV3(hub.project_id, ExportOptions(stage=["Complete"]), zip_file_path=str(path))
     mine = read_export(str(path))
-    with make_client(hub) as c:
-        with c.export(hub.project_id, stage=["Complete"], include_history=True,
-                      include_metadata=True) as export:  # fmt: skip
-            ours = read_export(export)
+    options = {"stage": ["Complete"], "include_history": True, "include_metadata": True}
+    with make_client(hub) as c, c.export(hub.project_id, **options) as export:
+        ours = read_export(export)
     assert len(mine.tasks) == len(ours.tasks) and len(mine.objects) == len(ours.objects)
 
 
@@ -134,7 +136,10 @@ def test_create_attachment(hub, sdk):
     item = {"externalId": a.external_id, "attachmentType": "TEXT", "attachmentUrl": "a note"}
     reply = sdk.create_attachment(hub.project_id, [item])
     assert reply["data"]["project"] == {"attachmentsImported": 1, "assetsUpdated": 1}
-    assert hub.attachments(a.external_id)[-1] == {"attachmentUrl": "a note", "attachmentType": "TEXT"}
+    assert hub.attachments(a.external_id)[-1] == {
+        "attachmentUrl": "a note",
+        "attachmentType": "TEXT",
+    }
 
 
 def test_annotate_task_overwrite_and_next_stage(hub, sdk):
@@ -159,7 +164,9 @@ def test_annotate_task_merges_with_what_get_task_serves(hub, sdk):
     assert sdk.annotate_task(asset.task.id, AnnotationPayload(Answer(objects=[box])))
     after = _ours(hub)[asset.external_id]["task"]
     assert len(after["tools"]) == len(before["tools"]) + 1  # merged, nothing replaced
-    assert {"x": 7, "y": 7, "width": 3, "height": 3} in [t.get("bounding-box") for t in after["tools"]]
+    assert {"x": 7, "y": 7, "width": 3, "height": 3} in [
+        t.get("bounding-box") for t in after["tools"]
+    ]
     assert after["stage"] == before["stage"]  # send_to_next_stage=False
 
 

@@ -89,7 +89,10 @@ def test_url_credentials_and_signatures_are_redacted_everywhere(caplog):
     assert "deadbeef" not in shown and "AKIA1" not in shown and "X-Amz-Signature=***" in shown
     err = requests.exceptions.ConnectionError(f"Max retries exceeded with url: {signed}")
     client, _ = make_client([err], retry=RetryPolicy(max_attempts=2))
-    with caplog.at_level(logging.DEBUG, logger="ango_frames"), pytest.raises(errors.AngoError) as info:
+    with (
+        caplog.at_level(logging.DEBUG, logger="ango_frames"),
+        pytest.raises(errors.AngoError) as info,
+    ):
         client.transport.send("GET", signed, auth=False)
     text = _chain(info.value) + caplog.text
     assert "deadbeef" not in text and "AKIA1" not in text
@@ -156,7 +159,7 @@ def test_client_export_takes_a_request_or_its_keywords():
         (200, {"status": "success", "data": {"exportPath": "https://b.example.org/e.zip"}}, None),
         (200, zipped, {"Content-Length": str(len(zipped))}),
     ]
-    client, adapter = make_client(script * 2)
+    client, _ = make_client(script * 2)
     with client.export("p1", ExportRequest(stage=["S"]), format="ndjson") as a:
         assert a.format == "ndjson" and a.params["stage"] == '["S"]'
     with client.export("p1", format="ndjson", stage=["S"]) as b:
