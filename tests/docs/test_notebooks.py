@@ -70,7 +70,13 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     client = nbclient.NotebookClient(
         nb, km=km, timeout=60, resources={"metadata": {"path": str(work)}}
     )
-    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    try:
+        client.execute()  # raises CellExecutionError, naming the cell, on any error
+    finally:
+        # a graceful shutdown: the kernel exits normally and runs its exit handlers (a
+        # temporary export it still holds deletes its file); a killed kernel would leave it
+        if km.has_kernel:
+            km.shutdown_kernel(now=False)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
