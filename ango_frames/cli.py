@@ -110,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only tasks in this batch (id); repeatable (default: every batch)",
     )
     for flag, what in [
-        ("--include-metadata", "asset metadata (metadata_* columns)"),
-        ("--include-history", "each task's stage history"),
-        ("--include-only-key-frames", "only key frames of video objects"),
-        ("--include-idle-blur-durations", "idle and blur durations"),
+        ("--include-metadata", "add asset metadata (metadata_* columns)"),
+        ("--include-history", "add each task's stage history"),
+        ("--include-only-key-frames", "only the key frames of video objects"),
+        ("--include-idle-blur-durations", "add idle and blur durations"),
         ("--send-email", "ask the hub to e-mail the export link"),
         ("--notify", "ask the hub to notify when the export is ready"),
     ]:
