@@ -90,6 +90,7 @@ HISTORY_KEYS = frozenset(
         "relations",
         "brushDataUrl",
         "medicalBrushDataUrl",
+        "reviewStatus",
     )
 )
 ISSUE_KEYS = frozenset(

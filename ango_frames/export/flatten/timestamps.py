@@ -158,13 +158,14 @@ def ts_array(values: Any, name: str, extras: list) -> pa.Array:
 
 
 AUDIT_KEYS = frozenset(
-    ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn")
+    ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn", "description")
 )
-NO_AUDIT = (None, None, None, None, None, None)
+NO_AUDIT = (None, None, None, None, None, None, None)
 
 
 def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict | None]:
-    """The six audit columns of an annotation's ``metadata`` dict (docs/format.md §1.5).
+    """The seven audit columns (six audit fields and ``description``) of an annotation's
+    ``metadata`` dict (docs/format.md §1.5).
 
     Times stay raw (the batch builder converts them with :func:`ts_array`). Returns the column
     values and the row's ``extra`` dict (created when something had to be kept there: a non-dict
@@ -184,6 +185,7 @@ def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict 
         get("updatedAt"),
         get("updatedBy"),
         get("updatedIn"),
+        get("description"),
     )
     if not AUDIT_KEYS.issuperset(meta):
         for key in meta:
