@@ -27,6 +27,7 @@ from ango_frames.export import pipeline as _pipeline
 from ango_frames.export.destination import staged
 from ango_frames.export.dtypes import empty_frame, to_pandas
 from ango_frames.export.flatten.columns import conform
+from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.flatten.flattener import Flattener, flatten_to_tables, warn_unknown_keys
 from ango_frames.export.parquet import DatasetWriter, read_parquet_tables
 from ango_frames.export.parts import unify
@@ -179,10 +180,6 @@ class ExportTables:
         return cls({name: to_pandas(table, name) for name, table in arrow.items()}, provenance)
 
 
-def _is_path(src: Any) -> bool:
-    return isinstance(src, (str, os.PathLike, ExportFile)) or hasattr(src, "read")
-
-
 def _read_parts(
     src: Any, so: Any, parts: list, flat: Flattener, workers: int
 ) -> tuple[dict[str, pa.Table], Counter] | None:
@@ -221,8 +218,10 @@ def read_export(
 
     Parameters
     ----------
-    src : path, fsspec URL, ExportFile, file object, or iterable of dicts
-        The export (zip, .json array, .ndjson; v3 or legacy), or records already parsed.
+    src : path, fsspec URL, ExportFile, file object, dict, or iterable of dicts
+        The export (zip, .json array, .ndjson; v3 or legacy), or records already parsed: one
+        record, a list of them, or what the official client's ``exportV3`` returns (a list in
+        json, an ``(iterator, count)`` tuple in ndjson, a zip path with ``zip_file_path``).
     storage_options : dict, optional
         fsspec options for ``src``.
     tables : iterable of str, optional
@@ -240,9 +239,10 @@ def read_export(
     Raises
     ------
     ExportFormatError
-        ``src`` is not valid JSON / not an export (names the file and position).
+        ``src`` is not valid JSON / not an export (names the file and position), or an
+        element of an iterable ``src`` is not a record (names its index).
     ConfigError
-        An unknown table name, a bad ``workers``.
+        An unknown table name, a bad ``workers``, a ``src`` that is not an export at all.
 
     Warns
     -----
@@ -252,9 +252,9 @@ def read_export(
     """
     workers = _parallel.resolve_workers(workers)
     flat = Flattener(tables)
-    if not _is_path(src):
-        provenance = {"source": "<records>", "format": "records"}
-        arrow = flatten_to_tables(src, flat)
+    if not is_file_source(src):
+        records, provenance = given_records(src)
+        arrow = flatten_to_tables(records, flat)
         warn_unknown_keys(flat.unknown_keys, "")
         return ExportTables({n: to_pandas(t, n) for n, t in arrow.items()}, provenance)
     provenance = source_provenance(src, storage_options=storage_options)
