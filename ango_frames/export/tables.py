@@ -27,8 +27,8 @@ from ango_frames.export import pipeline as _pipeline
 from ango_frames.export.destination import staged
 from ango_frames.export.dtypes import empty_frame, to_pandas
 from ango_frames.export.flatten.columns import conform
-from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.flatten.flattener import Flattener, flatten_to_tables, warn_unknown_keys
+from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.parquet import DatasetWriter, read_parquet_tables
 from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
