@@ -64,7 +64,7 @@ class ConfigError(AngoError, ValueError):
 
 
 class MissingColumnsError(ConfigError):
-    """A DataFrame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
+    """A frame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
 
     def __init__(self, missing: list[str], needed_for: str, have: list[str] | None = None) -> None:
         self.missing = list(missing)

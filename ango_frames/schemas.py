@@ -20,7 +20,6 @@ from __future__ import annotations
 import pyarrow as pa
 
 __all__ = [
-    "HISTORY_TABLES",
     "SCHEMAS",
     "SCHEMA_VERSION",
     "TABLE_NAMES",
@@ -35,7 +34,7 @@ TIMESTAMP = pa.timestamp("ms", tz="UTC")
 POINT = pa.list_(pa.float64())  # [x, y]
 RING = pa.list_(POINT)  # [[x, y], ...]
 
-_AUDIT = [  # annotation metadata (FORMAT.md §1.5), present with includeMetadata
+_AUDIT = [  # annotation metadata (docs/format.md §1.5), present with includeMetadata
     pa.field("created_at", TIMESTAMP),
     pa.field("created_by", pa.string()),
     pa.field("created_in", pa.string()),
@@ -260,11 +259,6 @@ SCHEMAS: dict[str, pa.Schema] = {
     "issues": ISSUES,
 }
 TABLE_NAMES: tuple[str, ...] = tuple(SCHEMAS)
-HISTORY_TABLES = {
-    "objects": "history_objects",
-    "classifications": "history_classifications",
-    "relations": "history_relations",
-}
 
 # Prefixes of the dynamic `tasks` columns.
 DYNAMIC_PREFIXES = {"metadata": "metadata_", "contextData": "context_"}

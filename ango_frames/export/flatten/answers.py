@@ -2,7 +2,7 @@
 
 Rows are plain tuples in the column order of ``schemas.CLASSIFICATIONS`` / ``schemas.RELATIONS``
 (the Flattener transposes them into columns); the last value is the row's ``extra`` dict or None.
-FORMAT.md §3 (answers) and §4 (relations).
+docs/format.md §3 (answers) and §4 (relations).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Boxes are normalised to a top-left origin and a positive size (the raw corner stays in
 ``origin_x`` / ``origin_y``), vertices become lists of ``[x, y]``, plus segmentation zones, NER
-offsets and PDF areas (FORMAT.md §2). A value that is not the documented shape is kept raw in
+offsets and PDF areas (docs/format.md §2). A value that is not the documented shape is kept raw in
 ``extra`` under its key.
 """
 
@@ -163,7 +163,7 @@ def _box3d(g: dict, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
     out = []
     for a, b in (("x1", "x2"), ("y1", "y2"), ("z1", "z2")):
         lo, hi = get(a), get(b)
-        if lo is not None and type(lo) not in (int, float) or (
+        if (lo is not None and type(lo) not in (int, float)) or (
             hi is not None and type(hi) not in (int, float)
         ):
             raise _BadShape

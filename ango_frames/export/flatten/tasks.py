@@ -1,8 +1,9 @@
 """Rows of one task: its ``tasks`` row, objects, classifications, relations and stage history.
 
-:class:`TaskRows` is the part of the :class:`~ango_frames.export.flatten.flattener.Flattener` that walks a task
-(a v3 ``task``, a legacy ``tasks`` element, or a bare import-format item) and appends row tuples
-to the Flattener's buffers; see the flatten module for the made-up ids and the ``extra`` rules.
+:class:`TaskRows` is the part of the :class:`~ango_frames.export.flatten.flattener.Flattener` that
+walks a task (a v3 ``task``, a legacy ``tasks`` element, or a bare import-format item) and appends
+row tuples to the Flattener's buffers; see the flatten module for the made-up ids and the ``extra``
+rules.
 """
 
 from __future__ import annotations
