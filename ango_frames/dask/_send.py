@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ango_frames.api.ratelimit import TokenBucket as SharedBucket
 from ango_frames.errors import AngoError, AuthError, ConfigError
 
 __all__ = ["ClientSpec", "TokenBucket", "close_clients", "send_chunk"]
@@ -60,28 +61,15 @@ class ClientSpec:
         return client
 
 
-class TokenBucket:
-    """The cluster's one rate limit: lives in one worker as a Dask actor, hands out reservations."""
+class TokenBucket(SharedBucket):
+    """The cluster's one rate limit: lives in one worker as a Dask actor, hands out reservations.
+
+    The same bucket the client's transport uses; the actor only reserves (never sleeps), the
+    caller naps for the wait it is given.
+    """
 
     def __init__(self, per_minute: float, burst: int) -> None:
-        if not per_minute > 0:
-            raise ConfigError(f"requests_per_minute must be positive, got {per_minute!r}")
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(1, min(burst, int(per_minute))))
-        self.tokens = self.capacity
-        self.last = time.monotonic()
-        self.granted = 0
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Take one token now; returns how many seconds the caller must wait before using it."""
-        with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            self.tokens -= 1.0
-            self.granted += 1
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        super().__init__(per_minute, burst, name="requests_per_minute")
 
     def count(self) -> int:
         """Tokens handed out so far (one per HTTP attempt)."""

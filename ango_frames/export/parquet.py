@@ -111,7 +111,9 @@ def _in_workers(
         )
     chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
     jobs = (replace(job, index=i, raw=raw) for i, raw in enumerate(chunks))
-    return _gather(_parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write)
+    return _gather(
+        _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+    )
 
 
 def export_to_parquet(

@@ -191,9 +191,7 @@ def _read_parts(
         )
     else:
         chunks = _pipeline.chunks_of(opened.records(), _pipeline.CHUNK_BYTES)
-        jobs = (
-            _parallel.PartJob(None, i, flat.tables, raw=raw) for i, raw in enumerate(chunks)
-        )
+        jobs = (_parallel.PartJob(None, i, flat.tables, raw=raw) for i, raw in enumerate(chunks))
     results = _parallel.run_parts(_parallel.table_job, jobs, workers)
     unknown: Counter = Counter()
     tables = {}
