@@ -93,6 +93,7 @@ def import_labels(store: Store, body: Any) -> dict[str, Any]:
     A label with ``externalId`` applies to every asset sharing it; unknown assets are skipped and
     show in the count only (``"N / M tasks are labeled."``).
     """
+    body = _from_import_file(body)
     _check_body(body, "ImportLabelsRequest")
     with store.lock:
         project = _project(store, body["project"])
@@ -110,6 +111,26 @@ def import_labels(store: Store, body: Any) -> dict[str, Any]:
                     asset.task.assignee = label["assignee"]
                 labeled += 1
     return {"project": f"{labeled} / {len(body['labels'])} tasks are labeled."}
+
+
+def _from_import_file(body: Any) -> Any:
+    """The official client's ``{project, jsonContent: [flat items]}`` as the spec's body.
+
+    Stand-in until the hub's own handling of that body lands: each flat item's ``objects``,
+    ``classifications`` and ``relations`` become its ``answer``.
+    """
+    if not isinstance(body, dict) or "jsonContent" not in body or "labels" in body:
+        return body
+    items = body["jsonContent"]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadRequest(400, "Invalid request body: jsonContent must be an array of objects.")
+    parts = ("objects", "classifications", "relations")
+    labels = [
+        {**{k: v for k, v in item.items() if k not in parts},
+         "answer": {k: item.get(k) or [] for k in parts}}
+        for item in items
+    ]  # fmt: skip
+    return {"project": body.get("project"), "labels": labels}
 
 
 def import_attachments(store: Store, body: Any) -> dict[str, Any]:
