@@ -67,18 +67,16 @@ class Rows:
         return pd.DataFrame(data)
 
 
-Verifier = Callable[[range], list[str | None | bool]]
+Verifier = Callable[[range], list[str | bool | None]]
 
 
-def settle(
-    rows: Rows, span: range, outcome: Outcome, verify: Verifier | None = None
-) -> bool:
+def settle(rows: Rows, span: range, outcome: Outcome, verify: Verifier | None = None) -> bool:
     """Write the statuses of one answered chunk; True when it may be acked (all ``sent``)."""
     if outcome.matched is None:  # not a success, or a reply we cannot read
         for i in span:
             rows.status[i], rows.error[i], rows.reply[i] = "failed", outcome.error, outcome.reply
         return False
-    checks: list[str | None | bool] = [None] * len(span)
+    checks: list[str | bool | None] = [None] * len(span)
     if verify is not None and (outcome.matched or 0) > 0:
         try:
             checks = verify(span)

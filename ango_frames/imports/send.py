@@ -31,7 +31,14 @@ from ango_frames.imports.import_file_minimal import minimal_import_file_items
 from ango_frames.imports.labels import LabelBatch, build_labels
 from ango_frames.imports.verify import verify_labels
 
-__all__ = ["BODIES", "DryRun", "annotate", "import_attachments", "import_labels", "raise_if_incomplete"]
+__all__ = [
+    "BODIES",
+    "DryRun",
+    "annotate",
+    "import_attachments",
+    "import_labels",
+    "raise_if_incomplete",
+]
 
 #: The bodies ``import_labels`` can send: the spec's ``{project, labels: [{..., answer}]}``, or
 #: the official client's ``{project, jsonContent: [flat import-file items]}``.
@@ -48,6 +55,7 @@ def _send(
     progress: bool,
     summary: pd.DataFrame | None,
     verify: bool = False,
+    failures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Send the chunks; one result row per item; raise ImportIncomplete if any was not applied."""
     check = None
@@ -63,6 +71,8 @@ def _send(
     if summary is not None:
         results = pd.concat([results, summary.reset_index(drop=True)], axis=1)
     results.attrs["run"] = rows.run
+    if failures is not None:  # also on the results an ImportIncomplete carries
+        results.attrs["failures"] = failures
     raise_if_incomplete(results, len(chunks), kind, journaled=journal is not None)
     return results
 
@@ -228,9 +238,8 @@ def import_labels(
         )
     results = _send(
         client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch),
-        verify,
+        verify, batch.failures,
     )  # fmt: skip
-    results.attrs["failures"] = batch.failures
     return results
 
 
@@ -263,8 +272,9 @@ def import_attachments(
             [c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures,
             kind="attachments",
         )  # fmt: skip
-    results = _send(client, "attachments", project, chunks, keys, journal, progress, None)
-    results.attrs["failures"] = failures
+    results = _send(
+        client, "attachments", project, chunks, keys, journal, progress, None, False, failures
+    )
     return results
 
 
@@ -306,7 +316,7 @@ def annotate(
             [c.body for c in chunks], plan, batch.id_map, batch.failures, batch, kind="annotate"
         )
     results = _send(
-        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch)
-    )
-    results.attrs["failures"] = batch.failures
+        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch),
+        False, batch.failures,
+    )  # fmt: skip
     return results

@@ -53,7 +53,9 @@ def check_label(label: dict[str, Any], records: list[dict[str, Any]]) -> str | N
     sent = [o for o in answer.get("objects") or [] if isinstance(o, dict)]
     ids = {o["objectId"] for o in sent if o.get("objectId") is not None}
     anonymous = Counter(o.get("schemaId") for o in sent if o.get("objectId") is None)
-    classes = {c.get("schemaId") for c in answer.get("classifications") or [] if isinstance(c, dict)}
+    classes = {
+        c.get("schemaId") for c in answer.get("classifications") or [] if isinstance(c, dict)
+    }
     n_rel = len(answer.get("relations") or [])
     for record in records:
         task = record.get("task") if isinstance(record.get("task"), dict) else {}
@@ -77,7 +79,7 @@ def check_label(label: dict[str, Any], records: list[dict[str, Any]]) -> str | N
 
 def verify_labels(
     client: Any, project: str, labels: list[dict[str, Any]], keys: list[tuple[str, str]]
-) -> list[str | None | bool]:
+) -> list[str | bool | None]:
     """Per label: ``True`` (arrived whole), a reason string (did not), or None (not checkable)."""
     external = sorted({value for field, value in keys if field == "externalId"})
     assets = sorted({value for field, value in keys if field == "assetId"})
@@ -95,7 +97,7 @@ def verify_labels(
             by_key.setdefault(("externalId", str(record["externalId"])), []).append(record)
         if record.get("assetId") is not None:
             by_key.setdefault(("assetId", str(record["assetId"])), []).append(record)
-    out: list[str | None | bool] = []
+    out: list[str | bool | None] = []
     for label, key in zip(labels, keys, strict=True):
         if key[0] == "assetId" and key not in by_key:
             out.append(None)  # the export's records may not say their assetId

@@ -45,7 +45,7 @@ def _answer_x(hub: LocalHub, pid: str, name: str) -> list[float]:
 
 
 def test_a_label_whose_asset_did_not_match_is_unmatched_not_sent(local, tmp_path):
-    hub, pid, client = local
+    _hub, pid, client = local
     journal = tmp_path / "j.jsonl"
     with pytest.raises(ImportIncomplete) as err:
         import_labels(client, pid, boxes(["0001.jpg", "img-0002.jpg"]), chunk_rows=1,
@@ -78,7 +78,7 @@ def test_a_partly_applied_chunk_is_not_acked_and_verify_names_the_misses(local, 
 
 
 def test_verify_passes_when_every_label_arrived(local):
-    hub, pid, client = local
+    _hub, pid, client = local
     res = import_labels(client, pid, boxes(["img-0001.jpg", "img-0002.jpg"]), verify=True)
     assert list(res["status"]) == ["sent", "sent"] and res["verified"].all()
 
@@ -104,7 +104,7 @@ def test_a_deliberate_reimport_is_applied_again_a_resume_is_not(local, tmp_path)
 
 
 def test_attachments_without_an_asset_are_unmatched(local):
-    hub, pid, client = local
+    _hub, pid, client = local
     frame = pd.DataFrame({"external_id": ["nope.jpg"], "url": ["https://files.example.org/a"]})
     with pytest.raises(ImportIncomplete) as err:
         import_attachments(client, pid, frame)
@@ -171,7 +171,10 @@ SUCCESS = b'{"status": "success", "data": {"project": "1 / 1 tasks are labeled."
 @pytest.mark.parametrize(
     "reply",
     [
-        (200, b'{"status": "fail", "message": "no", "data": {"project": "1 / 1 tasks are labeled."}}'),
+        (
+            200,
+            b'{"status": "fail", "message": "no", "data": {"project": "1 / 1 tasks are labeled."}}',
+        ),
         (200, b""),
         (200, b"null"),
         (200, b"<html>ok</html>"),
@@ -237,7 +240,7 @@ def test_a_second_import_on_a_held_journal_is_refused_at_once(local, tmp_path):
     ],
 )
 def test_hand_edited_journal_lines_are_a_config_error_naming_the_line(local, tmp_path, line):
-    hub, pid, client = local
+    _hub, pid, client = local
     journal = tmp_path / "j.jsonl"
     frame = boxes(["img-0001.jpg"])
     import_labels(client, pid, frame, journal=journal)
