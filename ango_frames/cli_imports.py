@@ -106,7 +106,13 @@ def _rejected_path(results: str) -> str:
 
 
 def _write(frame: Any, path: str) -> None:
-    (frame.to_parquet if path.endswith(".parquet") else frame.to_csv)(path, index=False)
+    """A results table as a file, no index column; attrs (the failure table) left out."""
+    frame = frame.copy(deep=False)
+    frame.attrs = {}  # Parquet metadata cannot hold the failure table riding in attrs
+    if path.endswith((".parquet", ".pq")):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
 
 
 def finish_import(result: Any, args: argparse.Namespace, incomplete: Any = None) -> int:
