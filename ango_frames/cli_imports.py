@@ -35,7 +35,7 @@ def add_import_flags(p: argparse.ArgumentParser, labels: bool = False) -> None:
         "--verify",
         action="store_true",
         help="read your writes: export each chunk's assets back and check every label arrived "
-        "with its objects (names labels whose asset did not match)",
+        "with its objects (names labels whose asset did not match) (default: off)",
     )
     if labels:
         p.add_argument(
@@ -43,7 +43,7 @@ def add_import_flags(p: argparse.ArgumentParser, labels: bool = False) -> None:
             choices=["labels", "import-file"],
             default="labels",
             help="request body: the spec's labels[].answer (default) or the official client's "
-            "jsonContent import-file items (externalId only)",
+            "jsonContent import-file items (externalId only) (default: %(default)s)",
         )
 
 
