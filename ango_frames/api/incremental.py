@@ -55,7 +55,7 @@ def _parse_entry(state: str, project: str, entry: Any) -> dt.datetime:
     when = entry.get("watermark") if isinstance(entry, dict) else None
     if not isinstance(when, str):
         raise ConfigError(
-            f"{state}: the entry of project {project!r} has no \"watermark\" time "
+            f'{state}: the entry of project {project!r} has no "watermark" time '
             f"(found {entry!r}): {_fix(state)}"
         )
     try:

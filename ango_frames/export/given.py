@@ -14,7 +14,7 @@ from typing import Any
 from ango_frames.errors import ConfigError, ExportFormatError
 from ango_frames.export_file import ExportFile
 
-__all__ = ["SOURCE", "is_file_source", "given_records"]
+__all__ = ["SOURCE", "given_records", "is_file_source"]
 
 SOURCE = "<records>"
 
@@ -62,9 +62,7 @@ def given_records(src: Any) -> tuple[Iterator[dict[str, Any]], dict[str, Any]]:
     ):  # the official client's ndjson export: (records, count)
         return _checked(src[0]), {"source": SOURCE, "format": "records", "count": src[1]}
     if isinstance(src, (bytes, bytearray, memoryview)):
-        raise ConfigError(
-            "src is raw bytes: pass a binary file object instead (io.BytesIO(data))"
-        )
+        raise ConfigError("src is raw bytes: pass a binary file object instead (io.BytesIO(data))")
     if isinstance(src, Iterable) and not isinstance(src, str):
         return _checked(src), {"source": SOURCE, "format": "records"}
     raise ConfigError(

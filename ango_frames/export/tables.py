@@ -27,12 +27,12 @@ from ango_frames.export import pipeline as _pipeline
 from ango_frames.export.destination import staged
 from ango_frames.export.dtypes import empty_frame, to_pandas
 from ango_frames.export.flatten.columns import conform
-from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.flatten.flattener import Flattener, flatten_to_tables, warn_unknown_keys
+from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.parquet import DatasetWriter, read_parquet_tables
-from ango_frames.export.writer import filesystem
 from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export.writer import filesystem
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import TABLE_NAMES
 
@@ -136,10 +136,10 @@ class ExportTables:
         try:
             import polars as pl
         except ImportError as exc:
-            raise ImportError(
-                "to_polars needs polars: pip install 'ango-frames[polars]'"
-            ) from exc
-        return {name: pl.from_arrow(table, rechunk=False) for name, table in self.to_arrow().items()}
+            raise ImportError("to_polars needs polars: pip install 'ango-frames[polars]'") from exc
+        return {
+            name: pl.from_arrow(table, rechunk=False) for name, table in self.to_arrow().items()
+        }
 
     def to_duckdb(self, con: Any = None, *, prefix: str = "") -> Any:
         """Register every table in the DuckDB connection ``con`` (a new in-memory one by default)
@@ -154,9 +154,7 @@ class ExportTables:
         try:
             import duckdb
         except ImportError as exc:
-            raise ImportError(
-                "to_duckdb needs duckdb: pip install 'ango-frames[duckdb]'"
-            ) from exc
+            raise ImportError("to_duckdb needs duckdb: pip install 'ango-frames[duckdb]'") from exc
         con = duckdb.connect() if con is None else con
         for name, table in self.to_arrow().items():
             con.register(f"{prefix}{name}", table)

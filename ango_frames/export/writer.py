@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
 import fsspec
 import orjson
 import pyarrow as pa

@@ -14,7 +14,6 @@ from ango_frames.errors import ConfigError
 from ango_frames.export.flatten.flattener import Flattener, flatten_records
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
 
-
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 

@@ -99,6 +99,8 @@ def test_newer_schema_version_is_a_clear_error(tmp_path: Path) -> None:
     blob["schema_version"] = "2"
     meta = {**table.schema.metadata, METADATA_KEY: orjson.dumps(blob)}
     pq.write_table(table.replace_schema_metadata(meta), path)
-    with pytest.raises(ExportFormatError, match=r"part-00000\.parquet.*schema version '2'.*upgrade"):
+    with pytest.raises(
+        ExportFormatError, match=r"part-00000\.parquet.*schema version '2'.*upgrade"
+    ):
         ExportTables.from_parquet(dest)
     assert len(ExportTables.from_parquet(dest, tables=["tasks"]).tasks) == 4

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -44,7 +45,7 @@ def test_plain_pandas_reads_documented_dtypes(written: dict) -> None:
             kind = ours[name][field].dtype.pyarrow_dtype
             got = plain[field].dtype
             if pa.types.is_nested(kind):
-                assert got == object, field  # pandas' own dtype for lists and structs
+                assert got == np.dtype(object), field  # pandas' own dtype for lists and structs
             elif pa.types.is_string(kind):
                 assert got == pd.StringDtype("pyarrow"), field
             else:

@@ -163,7 +163,7 @@ def _box3d(g: dict, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
     out = []
     for a, b in (("x1", "x2"), ("y1", "y2"), ("z1", "z2")):
         lo, hi = get(a), get(b)
-        if lo is not None and type(lo) not in (int, float) or (
+        if (lo is not None and type(lo) not in (int, float)) or (
             hi is not None and type(hi) not in (int, float)
         ):
             raise _BadShape

@@ -13,8 +13,7 @@ from typing import Any
 
 from ango_frames.export.flatten.answers import add_classifications
 from ango_frames.export.flatten.geometry import NO_GEOM, geometry, line3d
-from ango_frames.export.flatten.timestamps import NO_AUDIT
-from ango_frames.export.flatten.timestamps import audit
+from ango_frames.export.flatten.timestamps import NO_AUDIT, audit
 
 __all__ = ["GEOMETRY_KEYS", "add_objects"]
 
@@ -96,7 +95,7 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
         elif first == "polyline" and type(g) is list and (g3 := line3d(g)) is None:
             tool, geom = first, (*_BEFORE_POINTS, g, *_AFTER_POINTS)
         elif first == "polyline" and type(g) is list:
-            tool, geom = "line-3d", g3
+            tool, geom = "line-3d", g3  # type: ignore[assignment]  # not None: the branch above
         else:
             tool, geom, extra = geometry(first, g, extra, unknown)
     if odd:
@@ -174,8 +173,8 @@ def add_objects(
 
     An entry without ``objectId`` (none at the top nor inside its geometry) gets
     ``<id_prefix>/o<n>``, n being ``start`` + its position in the list (``objects`` beside
-    ``tools`` continue their numbering; ``ccounter[1]`` counts the ids made up). With ``order`` set, rows are for
-    the ``history_*`` tables (``history_order`` after ``task_id``).
+    ``tools`` continue their numbering; ``ccounter[1]`` counts the ids made up). With ``order``
+    set, rows are for the ``history_*`` tables (``history_order`` after ``task_id``).
     """
     if type(items) is not list:
         items = [items]
