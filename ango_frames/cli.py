@@ -319,7 +319,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     client = _client(args)
-    verify = {"verify": True} if getattr(args, "verify", False) else {}
+    verify: dict[str, Any] = {"verify": True} if getattr(args, "verify", False) else {}
     try:
         if args.command == "import-labels":
             result = importer.import_labels(

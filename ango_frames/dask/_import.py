@@ -367,7 +367,7 @@ def _send_logged(
     for g, (p, j) in enumerate(order):
         start, stop, _sha, _key = outlines[p]["chunks"][j]
         spans[g] = range(len(keys), len(keys) + stop - start)
-        keys.extend(tuple(k) for k in outlines[p]["keys"][start:stop])  # type: ignore[misc]
+        keys.extend(tuple(k) for k in outlines[p]["keys"][start:stop])
         partition.extend([p] * (stop - start))
     rows = Rows(keys)
     rows.run = log.run if log is not None else new_run()

@@ -105,9 +105,15 @@ def _in_workers(
 ) -> Counter | None:
     """Parts by workers; one JSON array in chunks (``parallel.run_parts``, one id policy)."""
     if len(parts) > 1:
-        jobs = [replace(job, part=part, index=i) for i, part in enumerate(parts)]
         return _gather(
-            _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+            _parallel.run_parts(
+                _parallel.parquet_job,
+                [replace(job, part=part, index=i) for i, part in enumerate(parts)],
+                workers,
+                bar,
+            ),
+            writer,
+            job.write,
         )
     chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
     jobs = (replace(job, index=i, raw=raw) for i, raw in enumerate(chunks))

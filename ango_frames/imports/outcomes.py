@@ -95,9 +95,10 @@ def read_reply(kind: str, answer: Any, items: int) -> Outcome:
             )  # fmt: skip
     elif kind == "attachments":
         counts = data.get("project") if isinstance(data, dict) else None
-        matched = counts.get("attachmentsImported") if isinstance(counts, dict) else None
-        if not isinstance(matched, int) or isinstance(matched, bool):
+        imported = counts.get("attachmentsImported") if isinstance(counts, dict) else None
+        if not isinstance(imported, int) or isinstance(imported, bool):
             return Outcome(False, None, items, reply, f"reply not understood: {reply[:200]}")
+        matched = imported
     else:
         label = data.get("label") if isinstance(data, dict) else None
         if not isinstance(label, dict):

@@ -58,7 +58,8 @@ def check_label(label: dict[str, Any], records: list[dict[str, Any]]) -> str | N
     }
     n_rel = len(answer.get("relations") or [])
     for record in records:
-        task = record.get("task") if isinstance(record.get("task"), dict) else {}
+        got_task = record.get("task")
+        task: dict = got_task if isinstance(got_task, dict) else {}
         tools = [t for t in task.get("tools") or [] if isinstance(t, dict)]
         missing = ids - {t.get("objectId") for t in tools}
         if missing:
