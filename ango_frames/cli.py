@@ -28,6 +28,7 @@ from ango_frames.cli_common import (
     reporting,
     when,
 )
+from ango_frames.cli_imports import REPLACES, add_import_flags, finish_import, read_table
 from ango_frames.errors import AngoError, ConfigError, ImportIncomplete, PayloadError
 
 __all__ = ["build_parser", "main"]
@@ -187,7 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
     add_global_flags(p, connection=True)
 
-    p = sub.add_parser("import-labels", help="import pre-labels from a Parquet or CSV file")
+    p = sub.add_parser(
+        "import-labels",
+        help="import pre-labels from a Parquet or CSV file (replaces each asset's answer)",
+        description=REPLACES,
+    )
     p.add_argument("project", help="project id")
     p.add_argument("file", help="predictions table (.parquet, .csv); see the README's conventions")
     p.add_argument(
@@ -202,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="coordinates are fractions of the asset size, not pixels (default: off)",
     )
+    add_import_flags(p, labels=True)
     _import_args(p)
     add_global_flags(p, connection=True)
 
@@ -213,7 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     _import_args(p)
     add_global_flags(p, connection=True)
 
-    p = sub.add_parser("annotate", help="submit answers per task from a Parquet or CSV file")
+    p = sub.add_parser(
+        "annotate",
+        help="submit answers per task from a Parquet or CSV file (replaces each task's answer)",
+        description="Each request REPLACES its task's current answer on the hub (nothing is "
+        "merged). Use --dry-run to see what would be sent.",
+    )
     p.add_argument("file", help="a table with a task_id column and objects / answers")
     p.add_argument(
         "--project",
@@ -271,28 +282,6 @@ def _client(args: argparse.Namespace) -> Any:
     )
 
 
-def _write_results(results: Any, path: str) -> None:
-    """The per-asset results as a file, with no index column (the index is only 0..n-1)."""
-    results = results.copy(deep=False)
-    results.attrs = {}  # the failure table rides in attrs; Parquet metadata cannot hold it
-    if path.endswith((".parquet", ".pq")):
-        results.to_parquet(path, index=False)
-    else:
-        results.to_csv(path, index=False)
-
-
-def _read_table(path: str) -> Any:
-    import pandas as pd
-
-    if path.endswith((".parquet", ".pq")) or not path.endswith((".csv", ".tsv")):
-        try:
-            return pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            if path.endswith((".parquet", ".pq")):
-                raise ConfigError(f"cannot read {path} as Parquet: {exc}") from exc
-    return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
-
-
 def _cmd_export(args: argparse.Namespace) -> int:
     from ango_frames.export.table_files import write_tables
 
@@ -318,23 +307,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finish_import(result: Any, args: argparse.Namespace) -> int:
-    from ango_frames.imports.send import DryRun
-
-    if isinstance(result, DryRun):
-        print(result.summary())
-        return 0
-    if args.results:
-        _write_results(result, args.results)
-    counts = result["status"].value_counts().to_dict()
-    print("import finished: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    return 0
-
-
 def _cmd_import(args: argparse.Namespace) -> int:
     from ango_frames.imports import send as importer
 
-    table = _read_table(args.file)
+    table = read_table(args.file)
     common = dict(
         dry_run=args.dry_run,
         journal=args.journal,
@@ -343,6 +319,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     client = _client(args)
+    verify: dict[str, Any] = {"verify": True} if getattr(args, "verify", False) else {}
     try:
         if args.command == "import-labels":
             result = importer.import_labels(
@@ -351,6 +328,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 table,
                 box_format=args.box_format,
                 normalized=args.normalized,
+                body=args.body,
+                **verify,
                 **common,
             )
         elif args.command == "import-attachments":
@@ -360,11 +339,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 client, table, project=args.project, is_plugin=args.is_plugin, **common
             )
     except ImportIncomplete as exc:
-        if args.results:
-            _write_results(exc.results, args.results)
         print(f"ango-frames: {exc}", file=sys.stderr)
-        return 1
-    return _finish_import(result, args)
+        return finish_import(exc.results, args, incomplete=exc)
+    return finish_import(result, args)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

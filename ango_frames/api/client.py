@@ -395,6 +395,13 @@ class Client:
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:
+    if 300 <= resp.status_code < 400:  # not followed (it would carry the api key): no answer
+        raise ApiError(
+            resp.status_code,
+            "a redirect, not an answer (API calls do not follow redirects)",
+            resp.request.method or "",
+            urlsplit(resp.url).path,
+        )
     try:
         body = orjson.loads(resp.content)
     except orjson.JSONDecodeError as exc:
