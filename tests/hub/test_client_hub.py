@@ -96,7 +96,7 @@ def test_unknown_project_is_typed(hub, client):
         client.export("no-such-project")
 
 
-def test_429_with_retry_after_is_retried_after_waiting(hub):
+def test_429_with_retry_after_is_retried_after_waiting(hub, real_retry_waits):
     client = make_client(hub, retry=RetryPolicy(max_attempts=3, backoff_base=0.01))
     hub.faults.add("project", "429", retry_after=2)
     started = time.monotonic()
