@@ -8,6 +8,7 @@ from ango_frames.cli import main
 
 def test_export_refuses_a_used_folder_and_overwrite_replaces_it(shared_hub, tmp_path, capsys):
     dest = tmp_path / "pq"
+    # --api-key=KEY: a random key may start with "-", which argparse would take for a flag
     conn = ["--base-url", shared_hub.url, f"--api-key={shared_hub.api_key}", "--no-progress"]
     assert main(["export", shared_hub.project_id, str(dest), *conn]) == 0
     everything = len(ExportTables.from_parquet(dest).tasks)
