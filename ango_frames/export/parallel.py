@@ -29,9 +29,9 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -225,15 +225,15 @@ def _run(
         return
     second = next(queue, None)
     if workers <= 1 or second is None:
-        for job in chain([first], [] if second is None else [second], queue):
-            store(job, fn(job))
+        for one in chain([first], [] if second is None else [second], queue):
+            store(one, fn(one))
         return
     pending = chain([first, second], queue)
     helpers = workers - 1
     pool = ProcessPoolExecutor(max_workers=helpers, mp_context=context())
     running: dict[Future, PartJob] = {}
     try:
-        job = next(pending, None)
+        job: PartJob | None = next(pending, None)
         while job is not None or running:
             while job is not None and len(running) < 2 * helpers:
                 running[pool.submit(fn, job)] = job

@@ -110,8 +110,9 @@ def _in_workers(
             _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
         )
     chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
-    jobs = (replace(job, index=i, raw=raw) for i, raw in enumerate(chunks))
-    return _gather(_parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write)
+    chunk_jobs = (replace(job, index=i, raw=raw) for i, raw in enumerate(chunks))
+    results = _parallel.run_parts(_parallel.parquet_job, chunk_jobs, workers, bar)
+    return _gather(results, writer, job.write)
 
 
 def export_to_parquet(

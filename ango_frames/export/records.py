@@ -34,8 +34,8 @@ __all__ = [
     "ReadLimits",
     "iter_part_records",
     "iter_records",
-    "plan_parts",
     "plan_opened",
+    "plan_parts",
     "source_provenance",
 ]
 
