@@ -475,6 +475,7 @@ def _chunked(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(
     recs=st.lists(st.dictionaries(_text, _json, max_size=5), max_size=6),
