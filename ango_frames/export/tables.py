@@ -34,7 +34,7 @@ from ango_frames.export.records import plan_opened
 from ango_frames.export.source import Opened, ReadLimits, open_source
 from ango_frames.export.writer import filesystem
 from ango_frames.export_file import ExportFile
-from ango_frames.schemas import SCHEMAS, TABLE_NAMES
+from ango_frames.schemas import TABLE_NAMES
 
 __all__ = ["ExportTables", "read_export"]
 
@@ -177,35 +177,7 @@ class ExportTables:
         arrow, provenance = read_parquet_tables(
             dest, storage_options=storage_options, tables=tables
         )
-        return cls(
-            {
-                name: to_pandas(_with_new_columns(table, name), name)
-                for name, table in arrow.items()
-            },
-            provenance,
-        )
-
-
-def _with_new_columns(table: pa.Table, name: str) -> pa.Table:
-    """A dataset written before a purely additive schema change (same ``SCHEMA_VERSION``):
-    the columns added since are there, all null, in schema order; nothing else changes."""
-    fixed = SCHEMAS[name]
-    if all(n in table.schema.names for n in fixed.names):
-        return table
-    have = table.schema.names
-    fields, columns = [], []
-    for f in fixed:
-        if f.name in have:
-            fields.append(table.schema.field(f.name))
-            columns.append(table.column(f.name))
-        else:
-            fields.append(f)
-            columns.append(pa.nulls(table.num_rows, f.type))
-    for f in table.schema:
-        if f.name not in fixed.names:
-            fields.append(f)
-            columns.append(table.column(f.name))
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+        return cls({name: to_pandas(table, name) for name, table in arrow.items()}, provenance)
 
 
 def _read_parts(
