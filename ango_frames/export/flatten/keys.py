@@ -70,7 +70,7 @@ def keep_unknown(
     return extra
 
 
-# --- tool entries (FORMAT.md §2) ------------------------------------------------------------------
+# --- tool entries (docs/format.md §2) ----------------------------------------------------------
 GEOMETRY_KEYS = (
     "bounding-box",
     "rotated-bounding-box",
