@@ -1,6 +1,7 @@
 """Fuzzing the export readers: whatever the bytes, a typed error or every row, never a crash.
 
-Random bytes, random JSON (wrong types, deep nesting, big numbers, unicode, missing keys) and
+Random bytes, random JSON (wrong types, deep nesting, big numbers, unicode, missing keys, `task` /
+`tasks` of any shape beside each other, integers above 2**53 in metadata) and
 random export-shaped assets go through ``records.iter_records`` and ``tables.read_export`` as
 JSON arrays, ndjson, zips and files. The only exceptions allowed are ``AngoError`` subclasses;
 the only warning ``UnknownKeysWarning``. When reading succeeds, nothing is lost: every asset
@@ -220,3 +221,51 @@ def test_a_page_beyond_int32_is_kept_in_extra(page):
     raw = b'[{"externalId": "a", "task": {"taskId": "t", "tools": [{"page": ' + page.encode()
     tables = _read(raw + b"}]}}]", "tables")
     assert len(tables["objects"]) == 1 and "page" in tables["objects"]["extra"].iloc[0]
+
+
+# ------------------------------------------------------- task / tasks of any shape, huge metadata
+
+BIG = st.integers(min_value=2**53, max_value=2**63 - 1) | st.integers(
+    min_value=-(2**63), max_value=-(2**53)
+)
+META = st.dictionaries(
+    st.sampled_from(["m", "n"]),
+    BIG | st.floats(allow_nan=False, allow_infinity=False) | SMALL,
+    max_size=2,
+)
+
+
+@st.composite
+def odd_assets(draw: Any) -> list[dict[str, Any]]:
+    """Assets whose `task` / `tasks` may be anything, side by side, with huge ints in metadata."""
+    out = []
+    for i in range(draw(st.integers(min_value=0, max_value=5))):
+        asset: dict[str, Any] = {"externalId": f"a{i}", "metadata": draw(META)}
+        task = st.fixed_dictionaries({"taskId": st.just(f"t{i}")}, optional={"tools": SMALL_JSON})
+        if draw(st.booleans()):
+            asset["task"] = draw(task | SMALL_JSON)
+        if draw(st.booleans()):
+            asset["tasks"] = draw(st.lists(task, max_size=3) | SMALL_JSON)
+        out.append(asset)
+    return out
+
+
+@FUZZ
+@given(records=odd_assets(), shape=st.sampled_from(["array", "ndjson", "zip"]))
+def test_task_and_tasks_of_any_shape_are_kept(records, shape):
+    tables = _read(_encode(records, shape), "tables")  # valid JSON: no error is acceptable
+    tasks = tables["tasks"]
+    rows = tasks.groupby("external_id").size().to_dict() if len(tasks) else {}
+    for asset in records:
+        assert rows.get(asset["externalId"], 0) >= 1, asset  # no asset vanishes
+        task, many = asset.get("task"), asset.get("tasks")
+        mine = tasks[tasks["external_id"] == asset["externalId"]]
+        extras = [orjson.loads(e) for e in mine["extra"].dropna()]
+        if task is not None and not isinstance(task, dict):
+            assert any(e.get("task") == task for e in extras), (asset, extras)
+        if many is not None and (task is not None or not isinstance(many, list)):
+            assert any(e.get("tasks") == many for e in extras), (asset, extras)
+    for column in (c for c in tasks.columns if c.startswith("metadata_")):
+        assert str(tasks[column].dtype) in (
+            "int64[pyarrow]", "double[pyarrow]", "string[pyarrow]", "bool[pyarrow]",
+        ), column  # fmt: skip

@@ -145,6 +145,9 @@ def test_a_lone_surrogate_is_repaired_and_noted(shape):
         tables = read_export(io.BytesIO(raw))
     assert tables.tasks["external_id"].tolist() == ["ok", "cut \ufffd"]
     assert "1 lone surrogate" in str(seen[0].message)
+    import ango_frames
+
+    assert issubclass(ango_frames.RepairedTextWarning, ango_frames.AngoWarning)
 
 
 def test_a_record_broken_otherwise_still_raises():

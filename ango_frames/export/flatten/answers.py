@@ -13,39 +13,11 @@ from typing import Any
 
 import orjson
 
+from ango_frames.export.flatten.keys import CLASSIFICATION_KEYS, RELATION_KEYS, keep_unknown
 from ango_frames.export.flatten.timestamps import NO_AUDIT, audit
 
 __all__ = ["add_classifications", "add_relations", "json_text"]
 
-CLASSIFICATION_KEYS = frozenset(
-    (
-        "objectId",
-        "schemaId",
-        "title",
-        "tool",
-        "answer",
-        "classifications",
-        "page",
-        "interpolationStopped",
-        "columnField",
-        "lock",
-        "metadata",
-    )
-)
-RELATION_KEYS = frozenset(
-    (
-        "objectId",
-        "schemaId",
-        "title",
-        "from",
-        "to",
-        "direction",
-        "group",
-        "page",
-        "metadata",
-        "classifications",
-    )
-)
 _TREE = "tree-dropdown"
 _PATH_SEP = " / "
 
@@ -60,17 +32,6 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
     except TypeError:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _unknown_keys(
-    item: dict, known: frozenset, ctx: str, extra: dict | None, unknown: Counter
-) -> dict | None:
-    for key in item:
-        if key not in known:
-            extra = {} if extra is None else extra
-            extra[key] = item[key]
-            unknown[f"{ctx}.{key}"] += 1
-    return extra
 
 
 def add_classifications(
@@ -127,7 +88,7 @@ def add_classifications(
         extra = None
         values, extra = audit(meta, None, unknown)
         if not CLASSIFICATION_KEYS.issuperset(item):
-            extra = _unknown_keys(item, CLASSIFICATION_KEYS, "classification", extra, unknown)
+            extra = keep_unknown(item, CLASSIFICATION_KEYS, extra, unknown, "classification.")
         head = (*lead, object_id, cid, parent_id, get("schemaId"), get("title"), kind)
         tail = (
             get("page"),
@@ -195,7 +156,7 @@ def add_relations(
         extra: dict | None = None
         values, extra = audit(get("metadata"), extra, unknown)
         if not RELATION_KEYS.issuperset(item):
-            extra = _unknown_keys(item, RELATION_KEYS, "relation", extra, unknown)
+            extra = keep_unknown(item, RELATION_KEYS, extra, unknown, "relation.")
         group = get("group")
         kind = "group" if group is not None else "single"
         row = (

@@ -40,13 +40,13 @@ import pyarrow as pa
 from ango_frames.errors import ConfigError, UnknownKeysWarning
 from ango_frames.export.flatten.batch import rows_to_batch
 from ango_frames.export.flatten.columns import KIND_TYPES, conform
-from ango_frames.export.flatten.ids import (
+from ango_frames.export.flatten.issues import issue_row
+from ango_frames.export.flatten.keys import (
     CONTAINERS,
     GEOMETRY,
     HOLDERS,
     RELATION_SHAPE,
 )
-from ango_frames.export.flatten.issues import issue_row
 from ango_frames.export.flatten.tasks import TaskRows
 from ango_frames.schemas import DYNAMIC_PREFIXES, SCHEMAS, TABLE_NAMES, dynamic_field
 

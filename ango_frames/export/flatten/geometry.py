@@ -11,23 +11,27 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-__all__ = ["NO_GEOM", "N_GEOM", "geometry"]
+from ango_frames.export.flatten.keys import (
+    BOX3D_KEYS,
+    BOX_KEYS,
+    CONTENT_KEYS,
+    FLAT_PDF_KEYS,
+    NER_KEYS,
+    PDF_KEYS,
+    POSITION_KEYS,
+    RBOX_KEYS,
+    RECT_KEYS,
+    SEGMENTATION_KEYS,
+    ZONE_KEYS,
+    keep_unknown,
+)
+
+__all__ = ["NO_GEOM", "N_GEOM", "geometry", "line3d"]
 
 N_GEOM = 26  # x .. origin_z in schemas.OBJECTS
 NO_GEOM = (None,) * N_GEOM
+RECT_KNOWN = frozenset(RECT_KEYS)
 _AFTER_BOX = NO_GEOM[6:]
-_BOX_KEYS = frozenset(("x", "y", "width", "height", "objectId"))
-_RBOX_KEYS = _BOX_KEYS | {"rotation", "corners"}
-_NER_KEYS = frozenset(("start", "end", "selection", "objectId"))
-_FLAT_PDF_KEYS = frozenset(
-    ("x1", "y1", "x2", "y2", "width", "height", "pageNumber", "text", "image", "objectId")
-)
-_PDF_KEYS = frozenset(("position", "content", "objectId"))
-_POSITION_KEYS = frozenset(("boundingRect", "rects", "pageNumber"))
-_RECT_KEYS = ("x1", "y1", "x2", "y2", "width", "height")
-_RECT_KNOWN = frozenset(_RECT_KEYS)
-_CONTENT_KEYS = frozenset(("text", "image"))
-_ZONE_KNOWN = frozenset(("region", "holes"))
 
 
 class _BadShape(Exception):
@@ -35,12 +39,7 @@ class _BadShape(Exception):
 
 
 def _leftover(g: dict, known: frozenset, key: str, extra: dict | None, unknown: Counter) -> Any:
-    for k in g:
-        if k not in known:
-            extra = {} if extra is None else extra
-            extra[f"{key}.{k}"] = g[k]
-            unknown[f"object.{key}.{k}"] += 1
-    return extra
+    return keep_unknown(g, known, extra, unknown, f"object.{key}.", f"{key}.")
 
 
 def _box(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
@@ -58,7 +57,7 @@ def _box(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple,
     except TypeError:
         raise _BadShape from None
     rotated = key == "rotated-bounding-box"
-    known = _RBOX_KEYS if rotated else _BOX_KEYS
+    known = RBOX_KEYS if rotated else BOX_KEYS
     if not known.issuperset(g):
         extra = _leftover(g, known, key, extra, unknown)
     if rotated:
@@ -88,7 +87,7 @@ def _segmentation(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, 
             raise _BadShape
         zones = []
         for zone in raw:
-            if type(zone) is not dict or not _ZONE_KNOWN.issuperset(zone):
+            if type(zone) is not dict or not ZONE_KEYS.issuperset(zone):
                 raise _BadShape
             holes = zone.get("holes")
             # the legacy field table prints holes as one flat ring: wrap it into a list of rings
@@ -96,15 +95,15 @@ def _segmentation(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, 
                 holes = [holes]
             zones.append({"region": zone.get("region"), "holes": holes})
     if len(g) > 1 or "zones" not in g:
-        extra = _leftover(g, frozenset(("zones",)), "segmentation", extra, unknown)
+        extra = _leftover(g, SEGMENTATION_KEYS, "segmentation", extra, unknown)
     return (*NO_GEOM[:9], zones, *NO_GEOM[10:]), extra
 
 
 def _ner(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
     if type(g) is not dict:
         raise _BadShape
-    if not _NER_KEYS.issuperset(g):
-        extra = _leftover(g, _NER_KEYS, "ner", extra, unknown)
+    if not NER_KEYS.issuperset(g):
+        extra = _leftover(g, NER_KEYS, "ner", extra, unknown)
     return (*NO_GEOM[:10], g.get("start"), g.get("end"), g.get("selection"), *NO_GEOM[13:]), extra
 
 
@@ -115,9 +114,9 @@ def _rects(raw: Any) -> list | None:
         raise _BadShape
     out = []
     for r in raw:
-        if type(r) is not dict or not _RECT_KNOWN.issuperset(r):
+        if type(r) is not dict or not RECT_KNOWN.issuperset(r):
             raise _BadShape
-        out.append({k: r.get(k) for k in _RECT_KEYS})
+        out.append({k: r.get(k) for k in RECT_KEYS})
     return out
 
 
@@ -136,25 +135,22 @@ def _pdf(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple,
             raise _BadShape
         rects = _rects(pos.get("rects"))
         text, image, page = content.get("text"), content.get("image"), pos.get("pageNumber")
-        if not _PDF_KEYS.issuperset(g):
-            extra = _leftover(g, _PDF_KEYS, key, extra, unknown)
-        if not _POSITION_KEYS.issuperset(pos):
-            extra = _leftover(pos, _POSITION_KEYS, f"{key}.position", extra, unknown)
-        if not _RECT_KNOWN.issuperset(rect):
-            extra = _leftover(rect, _RECT_KNOWN, f"{key}.position.boundingRect", extra, unknown)
-        if not _CONTENT_KEYS.issuperset(content):
-            extra = _leftover(content, _CONTENT_KEYS, f"{key}.content", extra, unknown)
+        if not PDF_KEYS.issuperset(g):
+            extra = _leftover(g, PDF_KEYS, key, extra, unknown)
+        if not POSITION_KEYS.issuperset(pos):
+            extra = _leftover(pos, POSITION_KEYS, f"{key}.position", extra, unknown)
+        if not RECT_KNOWN.issuperset(rect):
+            extra = _leftover(rect, RECT_KNOWN, f"{key}.position.boundingRect", extra, unknown)
+        if not CONTENT_KEYS.issuperset(content):
+            extra = _leftover(content, CONTENT_KEYS, f"{key}.content", extra, unknown)
     else:
         rect, rects = g, None
         text, image, page = g.get("text"), g.get("image"), g.get("pageNumber")
-        if not _FLAT_PDF_KEYS.issuperset(g):
-            extra = _leftover(g, _FLAT_PDF_KEYS, key, extra, unknown)
+        if not FLAT_PDF_KEYS.issuperset(g):
+            extra = _leftover(g, FLAT_PDF_KEYS, key, extra, unknown)
     get = rect.get
     values = (page, get("x1"), get("y1"), get("x2"), get("y2"), get("width"), get("height"))
     return NO_GEOM[:13] + values + (rects, text, image) + NO_GEOM[23:], extra
-
-
-_BOX3D_KEYS = frozenset(("x1", "y1", "z1", "x2", "y2", "z2", "objectId"))
 
 
 def _box3d(g: dict, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
@@ -171,8 +167,8 @@ def _box3d(g: dict, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
             out.append((lo, None, lo))
         else:
             out.append((min(lo, hi), abs(hi - lo), lo))
-    if not _BOX3D_KEYS.issuperset(g):
-        extra = _leftover(g, _BOX3D_KEYS, "bounding-box", extra, unknown)
+    if not BOX3D_KEYS.issuperset(g):
+        extra = _leftover(g, BOX3D_KEYS, "bounding-box", extra, unknown)
     (x, w, ox), (y, h, oy), (z, d, oz) = out
     return (x, y, w, h, ox, oy, *NO_GEOM[6:23], z, d, oz), extra
 

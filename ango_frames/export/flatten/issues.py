@@ -14,7 +14,13 @@ from typing import Any
 import orjson
 
 from ango_frames.export.flatten.answers import json_text
-from ango_frames.export.flatten.ids import COMMENT_KEYS, ISSUE_KEYS, ISSUE_QUIET
+from ango_frames.export.flatten.keys import (
+    COMMENT_KEYS,
+    ISSUE_ASSET_KEYS,
+    ISSUE_KEYS,
+    ISSUE_QUIET,
+    keep_unknown,
+)
 from ango_frames.export.flatten.timestamps import BAD, ts_ms
 
 __all__ = ["content_hash", "issue_row", "list_or_none"]
@@ -72,12 +78,8 @@ def issue_row(rec: dict, unknown: Counter) -> tuple:
     """
     get = rec.get
     extra: dict | None = None
-    for key in rec:
-        if key not in ISSUE_KEYS:
-            extra = {} if extra is None else extra
-            extra[key] = rec[key]
-            if key not in ISSUE_QUIET:
-                unknown[f"issue.{key}"] += 1
+    if not ISSUE_KEYS.issuperset(rec):
+        extra = keep_unknown(rec, ISSUE_KEYS, extra, unknown, "issue.", "", ISSUE_QUIET)
     issue_id = get("_id")
     if issue_id is None:
         issue_id = f"issue#{content_hash(rec)}"
@@ -86,7 +88,7 @@ def issue_row(rec: dict, unknown: Counter) -> tuple:
     if type(asset) is dict:
         external_id, batches = asset.get("externalId"), list_or_none(asset.get("batches"))
         for key in asset:
-            if key not in ("externalId", "batches"):
+            if key not in ISSUE_ASSET_KEYS:  # kept, not counted: the asset is context
                 extra = {} if extra is None else extra
                 extra[f"asset.{key}"] = asset[key]
     elif asset is not None:

@@ -13,42 +13,19 @@ from typing import Any
 
 from ango_frames.export.flatten.answers import add_classifications
 from ango_frames.export.flatten.geometry import NO_GEOM, geometry, line3d
+from ango_frames.export.flatten.keys import (
+    GEOMETRY_KEYS,
+    KEY_FRAME_KEYS,
+    OBJECT_KEYS,
+    OBJECT_QUIET,
+    OCR_KEYS,
+    keep_unknown,
+)
 from ango_frames.export.flatten.timestamps import NO_AUDIT, audit
 
-__all__ = ["GEOMETRY_KEYS", "add_objects"]
+__all__ = ["add_objects"]
 
-GEOMETRY_KEYS = (
-    "bounding-box",
-    "rotated-bounding-box",
-    "polygon",
-    "polyline",
-    "point",
-    "segmentation",
-    "ner",
-    "pdf",
-)
 _GEOMETRY = frozenset(GEOMETRY_KEYS)
-# keys of an entry that are not geometry; "masks" (legacy mask URLs) is kept in `extra` quietly
-OBJECT_KEYS = frozenset(
-    (
-        "objectId",
-        "schemaId",
-        "title",
-        "classifications",
-        "page",
-        "interpolationStopped",
-        "medical-brush",
-        "lock",
-        "metadata",
-        "isKeyFrame",
-        "keyFrame",
-        "keyframe",
-        "ocr",
-    )
-)
-_OCR_KEYS = frozenset(("text", "confidence"))
-_QUIET_EXTRA = frozenset(("masks",))
-_KEY_FRAMES = frozenset(("isKeyFrame", "keyFrame", "keyframe"))
 _NO_HEAD = (None,) * 7  # schema_id .. medical_brush
 _NO_TAIL = (None,) * (3 + len(NO_AUDIT))  # lock, ocr_text, ocr_confidence, audit
 _BEFORE_POINTS, _AFTER_POINTS = NO_GEOM[:8], NO_GEOM[9:]  # `points` is geometry column 8
@@ -60,7 +37,7 @@ def _odd_keys(entry: dict, first: str | None, tool: Any, extra: Any, unknown: Co
         if key in OBJECT_KEYS or key == first:
             continue
         value = entry[key]
-        if key in _GEOMETRY or key in _QUIET_EXTRA:
+        if key in _GEOMETRY or key in OBJECT_QUIET:
             pass  # a second geometry (kept, not lost), or legacy mask URLs
         elif tool is None and isinstance(value, (dict, list)):
             tool = key  # an undocumented tool (spline, angle, ...): kept whole in `extra`
@@ -101,7 +78,7 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
     if odd:
         tool, extra = _odd_keys(entry, first, tool, extra, unknown)
     key_frame = None
-    if not _KEY_FRAMES.isdisjoint(entry):
+    if not KEY_FRAME_KEYS.isdisjoint(entry):
         key_frame = get("isKeyFrame")
         if key_frame is None:
             key_frame = get("keyFrame")
@@ -140,11 +117,8 @@ def _ocr(ocr: Any, extra: dict | None, unknown: Counter) -> tuple[Any, Any, dict
         extra["ocr"] = ocr
         unknown["object.ocr(unreadable)"] += 1
         return None, None, extra
-    for key in ocr:
-        if key not in _OCR_KEYS:
-            extra = {} if extra is None else extra
-            extra[f"ocr.{key}"] = ocr[key]
-            unknown[f"object.ocr.{key}"] += 1
+    if not OCR_KEYS.issuperset(ocr):
+        extra = keep_unknown(ocr, OCR_KEYS, extra, unknown, "object.ocr.", "ocr.")
     return ocr.get("text"), ocr.get("confidence"), extra
 
 

@@ -13,15 +13,17 @@ from typing import Any
 
 from ango_frames.export.flatten.answers import add_classifications, add_relations, json_text
 from ango_frames.export.flatten.columns import widen
-from ango_frames.export.flatten.ids import (
+from ango_frames.export.flatten.issues import content_hash, list_or_none
+from ango_frames.export.flatten.keys import (
     ASSET_KEYS,
     BARE_KEYS,
     HISTORY_KEYS,
     QUIET,
     REVIEW_KEYS,
+    REVIEW_QUIET,
     TASK_KEYS,
+    keep_unknown,
 )
-from ango_frames.export.flatten.issues import content_hash, list_or_none
 from ango_frames.export.flatten.objects import add_objects
 from ango_frames.schemas import DYNAMIC_PREFIXES
 
@@ -84,21 +86,12 @@ class TaskRows:
         aget, tget = asset.get, task.get
         if bare:
             if not BARE_KEYS.issuperset(asset):
-                for key in asset:
-                    if key not in BARE_KEYS:
-                        extra = _put(extra, key, asset[key])
-                        unknown[f"task.{key}"] += 1
+                extra = keep_unknown(asset, BARE_KEYS, extra, unknown, "task.")
         else:
             if not ASSET_KEYS.issuperset(asset):
-                for key in asset:
-                    if key not in ASSET_KEYS:
-                        extra = _put(extra, key, asset[key])
-                        unknown[f"asset.{key}"] += 1
+                extra = keep_unknown(asset, ASSET_KEYS, extra, unknown, "asset.")
             if not TASK_KEYS.issuperset(task):
-                for key in task:
-                    if key not in TASK_KEYS:
-                        extra = _put(extra, task_prefix + key, task[key])
-                        unknown[f"task.{key}"] += 1
+                extra = keep_unknown(task, TASK_KEYS, extra, unknown, "task.", task_prefix)
         for key in QUIET:
             if key in task:
                 extra = _put(extra, task_prefix + key, task[key])
@@ -140,11 +133,10 @@ class TaskRows:
             extra = _put(extra, task_prefix + "review", review)
             review = {}
         elif not REVIEW_KEYS.issuperset(review):
-            for key in review:
-                if key not in REVIEW_KEYS:
-                    extra = _put(extra, f"{task_prefix}review.{key}", review[key])
-                    if key != "isSkipped":  # documented (NRRD sample), no column of its own
-                        unknown[f"task.review.{key}"] += 1
+            extra = keep_unknown(
+                review, REVIEW_KEYS, extra, unknown, "task.review.", f"{task_prefix}review.",
+                REVIEW_QUIET,
+            )  # fmt: skip
         rget = review.get
 
         dyn: dict = {}
@@ -246,10 +238,7 @@ class TaskRows:
                 continue
             get = snap.get
             if not HISTORY_KEYS.issuperset(snap):
-                for key in snap:
-                    if key not in HISTORY_KEYS:
-                        extra = _put(extra, key, snap[key])
-                        unknown[f"stage_history.{key}"] += 1
+                extra = keep_unknown(snap, HISTORY_KEYS, extra, unknown, "stage_history.")
             append(
                 (
                     task_id,

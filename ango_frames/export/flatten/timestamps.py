@@ -19,7 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["AUDIT_KEYS", "BAD", "NO_AUDIT", "TIMESTAMP", "audit", "ts_array", "ts_ms"]
+from ango_frames.export.flatten.keys import AUDIT_KEYS, keep_unknown
+
+__all__ = ["BAD", "NO_AUDIT", "TIMESTAMP", "audit", "ts_array", "ts_ms"]
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
@@ -157,9 +159,6 @@ def ts_array(values: Any, name: str, extras: list) -> pa.Array:
     return _patch(out, mask, _one_by_one(values, others, name, extras))
 
 
-AUDIT_KEYS = frozenset(
-    ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn", "description")
-)
 NO_AUDIT = (None, None, None, None, None, None, None)
 
 
@@ -188,9 +187,5 @@ def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict 
         get("description"),
     )
     if not AUDIT_KEYS.issuperset(meta):
-        for key in meta:
-            if key not in AUDIT_KEYS:
-                extra = {} if extra is None else extra
-                extra[f"metadata.{key}"] = meta[key]
-                unknown[f"metadata.{key}"] += 1
+        extra = keep_unknown(meta, AUDIT_KEYS, extra, unknown, "metadata.", "metadata.")
     return values, extra
