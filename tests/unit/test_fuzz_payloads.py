@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.labels import build_labels, labels_payload
-from ango_frames.imports.problems import validate_labels
+from ango_frames.imports.labels import validate_labels
 from ango_frames.testing import spec
 
 FUZZ = settings(max_examples=80, deadline=None)

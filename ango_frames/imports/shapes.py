@@ -1,0 +1,204 @@
+"""List-valued geometry (polygons, polylines, points, segmentation zones) and 3D shapes.
+
+Points and zones are checked row by row (they are lists in cells); 3D boxes and lines are whole
+numeric columns (``x1, y1, z1, x2, y2, z2``). Called by :func:`ango_frames.imports.geometry.build_geometry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ango_frames.imports.asset_keys import object_values
+from ango_frames.imports.problems import Problems, Reason, finite_check, float_column
+
+__all__ = ["CORNERS_3D", "listy", "notna_mask", "shapes_3d"]
+
+_MIN_POINTS = {"polygon": 3, "polyline": 2}
+#: The columns of a 3D box or line: two corners / end points.
+CORNERS_3D = ("x1", "y1", "z1", "x2", "y2", "z2")
+
+
+def notna_mask(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].notna().to_numpy(dtype=bool)
+
+
+def _ring(value: Any) -> tuple[list[list[float]] | None, str | None]:
+    """A ``[[x, y], ...]`` ring from nested pairs or a flat ``[x0, y0, x1, y1, ...]`` list."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        return None, "wrong_type"
+    if value and all(isinstance(v, (int, float, np.number)) for v in value):
+        if len(value) % 2:
+            return None, "wrong_arity"
+        value = [value[i : i + 2] for i in range(0, len(value), 2)]
+    ring = []
+    for pair in value:
+        if isinstance(pair, np.ndarray):
+            pair = pair.tolist()
+        if not isinstance(pair, (list, tuple)):
+            return None, "wrong_type"
+        if len(pair) != 2:
+            return None, "wrong_arity"
+        try:
+            x, y = float(pair[0]), float(pair[1])
+        except (TypeError, ValueError):
+            return None, "wrong_type"
+        if isinstance(pair[0], (bool, np.bool_)) or isinstance(pair[1], (bool, np.bool_)):
+            return None, "wrong_type"
+        if not (np.isfinite(x) and np.isfinite(y)):
+            return None, "not_finite"
+        ring.append([x, y])
+    return ring, None
+
+
+def _scale(ring: list[list[float]], w: float, h: float) -> list[list[float]]:
+    return [[x * w, y * h] for x, y in ring]
+
+
+def _finite(ring: list[list[float]]) -> bool:
+    """No coordinate overflowed to inf (as scaling a huge fraction can)."""
+    return all(np.isfinite(x) and np.isfinite(y) for x, y in ring)
+
+
+def _outside(ring: list[list[float]], w: float, h: float) -> bool:
+    if np.isnan(w) or np.isnan(h):
+        return False
+    tol_x, tol_y = 1e-6 * max(w, 1.0), 1e-6 * max(h, 1.0)
+    return any(x < -tol_x or y < -tol_y or x > w + tol_x or y > h + tol_y for x, y in ring)
+
+
+def listy(
+    frame: pd.DataFrame,
+    tool: str,
+    rows: np.ndarray,
+    problems: Problems,
+    out: list[Any],
+    normalized: bool,
+    width: np.ndarray,
+    height: np.ndarray,
+) -> None:
+    """Polygons, polylines, points and segmentation zones: list-valued, checked row by row."""
+    if tool == "point" and "x" in frame.columns and "y" in frame.columns:
+        has_xy = rows & notna_mask(frame, "x") & notna_mask(frame, "y")
+        x = float_column(frame, "x", has_xy, problems)
+        y = float_column(frame, "y", has_xy, problems)
+        if normalized:
+            with np.errstate(over="ignore", invalid="ignore"):
+                x, y = x * width, y * height
+        ok = finite_check(has_xy, "x", problems, x, y)
+        for pos, px, py in zip(
+            np.flatnonzero(ok).tolist(), x[ok].tolist(), y[ok].tolist(), strict=True
+        ):
+            if _outside([[px, py]], width[pos], height[pos]):
+                problems.one(pos, "x", "out_of_bounds", [px, py])
+            else:
+                out[pos] = [px, py]
+        rows = rows & ~has_xy
+    column = "zones" if tool == "segmentation" else "points"
+    if not rows.any():
+        return
+    if column not in frame.columns:
+        problems.add(rows, column, "missing_column")
+        return
+    raw = object_values(frame[column])
+    for pos in np.flatnonzero(rows).tolist():
+        value = raw[pos]
+        w, h = (width[pos], height[pos])
+        if value is None:
+            problems.one(pos, column, "tool_mismatch", tool)
+            continue
+        if tool == "segmentation":
+            zones, why = _zones(value, normalized, w, h)
+            if why:
+                problems.one(pos, column, why, _json_safe(value))
+            else:
+                out[pos] = {"zones": zones}
+            continue
+        ring, why = _ring(value)
+        need = 1 if tool == "point" else _MIN_POINTS[tool]
+        if ring is not None and ((tool == "point" and len(ring) != 1) or len(ring) < need):
+            why = "wrong_arity"
+        if why is None and ring is not None:
+            if normalized:
+                ring = _scale(ring, w, h)
+            if not _finite(ring):
+                why = Reason.NOT_FINITE.value
+            elif _outside(ring, w, h):
+                why = Reason.OUT_OF_BOUNDS.value
+        if why is not None or ring is None:
+            problems.one(pos, column, why or "wrong_type", _json_safe(value))
+        else:
+            out[pos] = ring[0] if tool == "point" else ring
+
+
+def _zones(value: Any, normalized: bool, w: float, h: float) -> tuple[list[Any], str | None]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not value:
+        return [], "wrong_type"
+    zones = []
+    for zone in value:
+        if not isinstance(zone, Mapping) or "region" not in zone:
+            return [], "wrong_type"
+        region, why = _ring(zone["region"])
+        if why or region is None:
+            return [], why or "wrong_type"
+        if len(region) < 3:
+            return [], "wrong_arity"
+        holes = []
+        raw_holes = zone.get("holes")
+        if isinstance(raw_holes, np.ndarray):
+            raw_holes = raw_holes.tolist()
+        for hole in raw_holes or ():
+            ring, why = _ring(hole)
+            if why or ring is None:
+                return [], why or "wrong_type"
+            holes.append(ring)
+        if normalized:
+            region = _scale(region, w, h)
+            holes = [_scale(r, w, h) for r in holes]
+            if not _finite(region) or not all(_finite(r) for r in holes):
+                return [], Reason.NOT_FINITE.value
+        if _outside(region, w, h) or any(_outside(r, w, h) for r in holes):
+            return [], "out_of_bounds"
+        zones.append({"region": region, "holes": holes})
+    return zones, None
+
+
+def shapes_3d(
+    frame: pd.DataFrame, tool: str, rows: np.ndarray, problems: Problems, out: list[Any]
+) -> None:
+    """Medical 3D boxes (``bounding-box-3d``) and 3D lines (``line-3d``) from ``x1 .. z2``.
+
+    A box is sent as the hub's medical box ``{"bounding-box": {x1, y1, z1, x2, y2, z2}}`` and
+    needs ``x2 > x1``, ``y2 > y1``, ``z2 > z1``; a line as ``{"line": {x1, ..., z2}}`` (its two
+    end points, which must differ).
+    """
+    values = [float_column(frame, c, rows, problems) for c in CORNERS_3D]
+    ok = rows & ~problems.bad
+    x1, y1, z1, x2, y2, z2 = values
+    if tool == "bounding-box-3d":
+        for lo, hi, col in ((x1, x2, "x2"), (y1, y2, "y2"), (z1, z2, "z2")):
+            problems.add(ok & ~(hi > lo), col, Reason.NON_POSITIVE_SIZE, hi)
+            ok = rows & ~problems.bad
+    else:
+        same = (x1 == x2) & (y1 == y2) & (z1 == z2)
+        problems.add(ok & same, "x2", Reason.NON_POSITIVE_SIZE, x2)
+        ok = rows & ~problems.bad
+    cols = [v[ok].tolist() for v in values]
+    shapes = [dict(zip(CORNERS_3D, corner, strict=True)) for corner in zip(*cols, strict=True)]
+    for pos, shape in zip(np.flatnonzero(ok).tolist(), shapes, strict=True):
+        out[pos] = shape
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
