@@ -31,9 +31,7 @@ def build_annotations(
     chosen = PayloadOptions.of(options, **opts)
     with no_gc():
         batch = build_batch(data, "", ontology, chosen, by="task", body="annotate")
-    batch.body = {
-        label.pop("taskId"): label for label in batch.body["labels"]
-    }
+    batch.body = {label.pop("taskId"): label for label in batch.body["labels"]}
     return batch
 
 

@@ -169,14 +169,20 @@ class AssetKeys:
         only_e = has_e & ~has_a
         # asset_id-only assets of the input (not the tasks table) whose external_id is unknown:
         # an external_id-only row may be one of them
-        given = np.concatenate([np.full(n, not r[3]) for n, r in zip(sizes, self._rows, strict=True)])
+        given = np.concatenate(
+            [np.full(n, not r[3]) for n, r in zip(sizes, self._rows, strict=True)]
+        )
         unknown_aids = pd.Series(aid[given & has_a & ~has_e], dtype=object)
         open_aids = bool((~unknown_aids.isin(list(self.external))).any())
         several = pd.Series(ext, dtype=object).isin(aids_per_ext.index[aids_per_ext > 1])
         conflict_e = only_e & pd.isna(mapped) & (open_aids | several.to_numpy(dtype=bool))
-        conflict_a = has_a & has_e & pd.Series(aid, dtype=object).isin(
-            exts_per_aid.index[exts_per_aid > 1]
-        ).to_numpy(dtype=bool)
+        conflict_a = (
+            has_a
+            & has_e
+            & pd.Series(aid, dtype=object)
+            .isin(exts_per_aid.index[exts_per_aid > 1])
+            .to_numpy(dtype=bool)
+        )
         keys = _prefixed("e" + SEP, ext)
         use_a = only_e & pd.notna(mapped)
         keys[use_a] = _prefixed("a" + SEP, mapped[use_a])
@@ -189,9 +195,7 @@ class AssetKeys:
                 problems.add(
                     conflict_e[part], "external_id", Reason.CONFLICTING_ASSET_KEY, ext_rows
                 )
-                problems.add(
-                    conflict_a[part], "asset_id", Reason.CONFLICTING_ASSET_KEY, aid[part]
-                )
+                problems.add(conflict_a[part], "asset_id", Reason.CONFLICTING_ASSET_KEY, aid[part])
             start += n
         return keys, bad
 

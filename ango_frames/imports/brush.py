@@ -16,6 +16,7 @@ import pandas as pd
 
 from ango_frames.imports.asset_keys import id_column, object_values
 from ango_frames.imports.problems import Problems, Reason
+from ango_frames.imports.urls import invalid_urls
 
 __all__ = ["BRUSH_FIELDS", "brush_rows", "collect_brushes"]
 
@@ -59,8 +60,10 @@ def collect_brushes(
             continue
         text = np.array([isinstance(v, str) for v in raw.tolist()], dtype=bool)
         problems.add(present & ~text, column, Reason.WRONG_TYPE, raw)
+        bad_url = present & text & invalid_urls(raw)
+        problems.add(bad_url, column, Reason.INVALID_URL, raw)
         urls = id_column(frame, column)
-        for i in np.flatnonzero(present & text & (codes >= 0)).tolist():
+        for i in np.flatnonzero(present & text & ~bad_url & (codes >= 0)).tolist():
             got = out.setdefault(int(codes[i]), {})
             if got.get(field, urls[i]) != urls[i]:
                 problems.one(i, column, Reason.CONFLICTING_BRUSH, urls[i])

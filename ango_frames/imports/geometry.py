@@ -19,7 +19,7 @@ import pandas as pd
 from ango_frames.errors import ConfigError
 from ango_frames.imports.asset_keys import object_values
 from ango_frames.imports.options import BOX_FORMATS
-from ango_frames.imports.problems import Problems, Reason, finite_check, float_column
+from ango_frames.imports.problems import Problems, finite_check, float_column
 from ango_frames.imports.shapes import listy, notna_mask, shapes_3d
 
 __all__ = [
@@ -64,7 +64,9 @@ def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
     cols = BOX_FORMATS[box_format]
     # any box-only column filled makes a box (so a missing height is reported, not a point)
     hints = cols[2:] if box_format == "xywh" else cols
-    has_box = np.logical_or.reduce([notna_mask(frame, c) for c in hints]) if n else np.zeros(0, bool)
+    has_box = (
+        np.logical_or.reduce([notna_mask(frame, c) for c in hints]) if n else np.zeros(0, bool)
+    )
     has_xy = notna_mask(frame, "x") & notna_mask(frame, "y")
     # later assignments win: the most specific signal decides
     out[has_xy] = "point"
@@ -309,5 +311,3 @@ def _passthrough(
 def _num(value: float) -> float | int:
     """Whole numbers as int (character offsets), others as float."""
     return int(value) if float(value).is_integer() else value
-
-

@@ -52,11 +52,18 @@ from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
-from ango_frames.imports.options import PayloadOptions
+from ango_frames.imports.options import PayloadOptions, input_frame
 from ango_frames.imports.problems import Problems, Reason
 from ango_frames.imports.relations import build_relations
 
-__all__ = ["BODIES", "LabelBatch", "build_batch", "build_labels", "labels_payload", "validate_labels"]
+__all__ = [
+    "BODIES",
+    "LabelBatch",
+    "build_batch",
+    "build_labels",
+    "labels_payload",
+    "validate_labels",
+]
 
 #: The shapes a build can take: the spec's labels (``{project, labels: [{key, answer}]}``),
 #: the official client's import file (flat items, see :mod:`ango_frames.imports.import_file`)
@@ -108,12 +115,8 @@ class LabelBatch:
         )
 
 
-def _frame(value: Any) -> pd.DataFrame | None:
-    if value is None:
-        return None
-    if not isinstance(value, pd.DataFrame):
-        raise ConfigError(f"expected a pandas DataFrame, not {type(value).__name__}")
-    return value
+def _frame(value: Any, name: str) -> pd.DataFrame | None:
+    return None if value is None else input_frame(value, name)
 
 
 def _inputs(
@@ -121,18 +124,27 @@ def _inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """(objects, classifications, relations, tasks) from a DataFrame or an ExportTables."""
     if data is None or isinstance(data, pd.DataFrame):
-        objects = data if data is not None else pd.DataFrame()
-        return objects, _frame(classifications), _frame(relations), None
+        objects = _frame(data, "data") if data is not None else pd.DataFrame()
+        return (
+            objects,
+            _frame(classifications, "classifications="),
+            _frame(relations, "relations="),
+            None,
+        )
     if hasattr(data, "objects"):
-        objects = _frame(data.objects)
+        objects = _frame(data.objects, "objects")
         cls = (
             classifications
             if classifications is not None
             else getattr(data, "classifications", None)
         )
         rel = relations if relations is not None else getattr(data, "relations", None)
-        tasks = _frame(getattr(data, "tasks", None))
-        return objects if objects is not None else pd.DataFrame(), _frame(cls), _frame(rel), tasks
+        return (
+            objects if objects is not None else pd.DataFrame(),
+            _frame(cls, "classifications"),
+            _frame(rel, "relations"),
+            _frame(getattr(data, "tasks", None), "tasks"),
+        )
     raise ConfigError(
         f"data must be a DataFrame or export tables (with .objects), not {type(data).__name__}"
     )

@@ -86,7 +86,10 @@ class ObjectRows:
             )
         self.flags = {
             field: as_bool(self.frame, column, p)
-            for column, field in (("interpolation_stopped", "interpolationStopped"), ("lock", "lock"))
+            for column, field in (
+                ("interpolation_stopped", "interpolationStopped"),
+                ("lock", "lock"),
+            )
         }
         self.ids = self._object_ids()
         self._duplicates()
@@ -238,7 +241,7 @@ class ObjectRows:
             exact.setdefault((c, o, pg), i)
             nth.setdefault((c, o), []).append(i)
         for entry in owned:
-            oid = self.alias.get((entry.code, entry.object_id), entry.object_id)
+            oid = self.alias.get((entry.code, entry.object_id or ""), entry.object_id)
             pos = exact.get((entry.code, oid, entry.page))
             frames = nth.get((entry.code, oid), [])
             if entry.page is None and len(frames) > 1:

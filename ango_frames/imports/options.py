@@ -16,7 +16,7 @@ import pandas as pd
 
 from ango_frames.errors import ConfigError
 
-__all__ = ["BOX_FORMATS", "PayloadOptions"]
+__all__ = ["BOX_FORMATS", "PayloadOptions", "input_frame"]
 
 #: Box column conventions: name -> the four columns it reads.
 BOX_FORMATS: dict[str, tuple[str, str, str, str]] = {
@@ -24,6 +24,23 @@ BOX_FORMATS: dict[str, tuple[str, str, str, str]] = {
     "xyxy": ("x1", "y1", "x2", "y2"),
     "cxcywh": ("cx", "cy", "width", "height"),
 }
+
+
+def input_frame(value: Any, name: str = "data") -> pd.DataFrame:
+    """``value`` when it is a DataFrame whose column names are unique; else a ``ConfigError``.
+
+    A repeated column name makes ``frame[column]`` a frame, not a column: which of the two the
+    user meant cannot be known, so nothing is guessed.
+    """
+    if not isinstance(value, pd.DataFrame):
+        raise ConfigError(f"{name} must be a pandas DataFrame, not {type(value).__name__}")
+    if not value.columns.is_unique:
+        repeated = sorted({str(c) for c in value.columns[value.columns.duplicated()]})
+        raise ConfigError(
+            f"{name} has repeated column name(s) {', '.join(repeated)}: rename or drop the "
+            "copies (e.g. df.loc[:, ~df.columns.duplicated()]) so each column is read once"
+        )
+    return value
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ __all__ = [
     "raise_if",
 ]
 
+
 class Reason(str, Enum):
     """Why a row cannot be imported (the ``reason`` column of a failure-cases table)."""
 
@@ -222,9 +223,9 @@ def float_column(
     else:
         given = series.notna().to_numpy(dtype=bool)
         raw = series.to_numpy(dtype=object)
-        if dtype == object and pd.api.types.infer_dtype(series, skipna=True) in _NUMERIC_KINDS:
+        if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(series, skipna=True) in _NUMERIC_KINDS:
             wrong = np.zeros(n, dtype=bool)
-        elif dtype == object or pd.api.types.is_string_dtype(dtype):
+        elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
             wrong = given & ~np.fromiter((_is_number(v) for v in raw), dtype=bool, count=n)
         else:  # bool, datetime, timedelta, period, complex, categorical...: never a coordinate
             wrong = given

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 
-from ango_frames.errors import AngoError, AuthError, ConfigError, ImportIncomplete
+from ango_frames.errors import AngoError, AuthError, ImportIncomplete
 from ango_frames.imports.annotate import build_annotations
 from ango_frames.imports.attachments import build_attachments
 from ango_frames.imports.chunks import (
@@ -29,6 +28,7 @@ from ango_frames.imports.chunks import (
 )
 from ango_frames.imports.journal import Journal
 from ango_frames.imports.labels import LabelBatch, build_labels
+from ango_frames.imports.prebuilt import prebuilt_batch
 
 __all__ = ["DryRun", "annotate", "import_attachments", "import_labels"]
 
@@ -162,30 +162,6 @@ def _is_payload(data: Any) -> bool:
     return isinstance(data, list) and all(isinstance(item, dict) for item in data)
 
 
-def _prebuilt(data: Any, project: str) -> LabelBatch:
-    """A LabelBatch around labels the caller built; only the asset key is checked."""
-    labels = list(data["labels"] if isinstance(data, dict) else data)
-    if isinstance(data, dict) and data.get("project", project) != project:
-        raise ConfigError(f"the payload is for project {data['project']!r}, not {project!r}")
-    keys = []
-    for i, label in enumerate(labels):
-        field = "assetId" if label.get("assetId") else "externalId"
-        if not label.get(field) or not isinstance(label.get("answer"), dict):
-            raise ConfigError(f"label {i} needs assetId or externalId and an answer object")
-        keys.append((field, str(label[field])))
-    empty = pd.DataFrame()
-    return LabelBatch(
-        body={"project": project, "labels": labels},
-        keys=keys,
-        # no input rows: one placeholder per object, so result counts stay right
-        row_index=[np.arange(len(label["answer"].get("objects") or [])) for label in labels],
-        scores=pd.DataFrame(columns=["row", "label", "object_id", "score"]),
-        id_map=pd.DataFrame(columns=["row", "label", "track_id", "object_id"]),
-        rejected=empty,
-        failures=pd.DataFrame(columns=["row", "column", "reason", "value"]),
-    )
-
-
 def import_labels(
     client: Any,
     project: str,
@@ -242,7 +218,7 @@ def import_labels(
         Some requests failed; ``.results`` is the frame above.
     """
     if _is_payload(data):
-        batch = _prebuilt(data, project)
+        batch = prebuilt_batch(data, project)
     else:
         ontology = _ontology(client, project, ontology, data, options)
         batch = build_labels(data, project, ontology, on_error=on_error, **options)
