@@ -148,10 +148,10 @@ class AssetKeys:
             bad = np.zeros(len(keys), dtype=bool)
         else:
             keys, bad = self._asset_keys(sizes)
+        keys[bad] = None  # a conflicting key names no asset: it must not become an empty label
         codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
         self.uniques = np.asarray(uniques, dtype=object)
         codes = np.asarray(codes, dtype=np.int64)
-        codes[bad] = -1
         return list(np.split(codes, np.cumsum(sizes)[:-1]))
 
     def _asset_keys(self, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -278,8 +278,8 @@ def as_bool(
     out = np.full(len(values), None, dtype=object)
     wrong = np.zeros(len(values), dtype=bool)
     for i, v in enumerate(values.tolist()):
-        if v is None:
-            continue
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue  # an empty cell is no value, as for every other column
         flag = _flag(v)
         if flag is None:
             wrong[i] = True

@@ -229,7 +229,7 @@ def _boxes(
     ok = rows & ~problems.bad
     known = ~np.isnan(width) & ~np.isnan(height)
     tol_w, tol_h = 1e-6 * np.fmax(width, 1.0), 1e-6 * np.fmax(height, 1.0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         outside = known & (
             (x < -tol_w) | (y < -tol_h) | (x + w > width + tol_w) | (y + h > height + tol_h)
         )

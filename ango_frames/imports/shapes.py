@@ -59,6 +59,7 @@ def _ring(value: Any) -> tuple[list[list[float]] | None, str | None]:
 
 
 def _scale(ring: list[list[float]], w: float, h: float) -> list[list[float]]:
+    w, h = float(w), float(h)  # Python floats overflow to inf without a warning
     return [[x * w, y * h] for x, y in ring]
 
 
