@@ -210,7 +210,7 @@ def to_coco(
     coco = {
         "images": [
             {
-                "id": int(r.image_id),  # type: ignore[arg-type]
+                "id": int(r.image_id),
                 "file_name": r.file_name,
                 "width": size(getattr(r, "metadata_width", None)),
                 "height": size(getattr(r, "metadata_height", None)),

@@ -1,4 +1,4 @@
-"""Geometry columns in the user's convention -> the import shape of each tool (FORMAT.md §2, §6.2).
+"""Geometry columns in the user's convention -> each tool's import shape (docs/format.md §2, §6.2).
 
 Boxes arrive as ``xywh`` (top-left x, y, width, height), ``xyxy`` (x1, y1, x2, y2) or ``cxcywh``
 (centre, width, height), in pixels or as fractions of the asset size; they always leave as
@@ -25,30 +25,14 @@ from ango_frames.imports.shapes import listy, notna_mask, shapes_3d
 __all__ = [
     "BOX_FORMATS",
     "SEND_KEYS",
-    "TOOLS",
     "asset_sizes",
     "build_geometry",
     "infer_tools",
 ]
 
-#: Tools whose geometry the builder can write (the import keys equal the tool names).
-TOOLS = frozenset(
-    {
-        "bounding-box",
-        "rotated-bounding-box",
-        "polygon",
-        "polyline",
-        "point",
-        "ner",
-        "pdf",
-        "segmentation",
-        "bounding-box-3d",
-        "line-3d",
-    }
-)
 
 #: The geometry key a tool's shape is sent under, where it differs from the tool's name.
-SEND_KEYS = {"bounding-box-3d": "bounding-box", "line-3d": "line"}
+SEND_KEYS = {"bounding-box-3d": "bounding-box", "line-3d": "polyline"}
 
 _PDF = ("pdf_x1", "pdf_y1", "pdf_x2", "pdf_y2", "pdf_page_width", "pdf_page_height")
 
@@ -77,6 +61,7 @@ def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
     out[notna_mask(frame, "pdf_x1")] = "pdf"
     out[notna_mask(frame, "zones")] = "segmentation"
     out[notna_mask(frame, "z1") & notna_mask(frame, "z2")] = "bounding-box-3d"
+    out[has_box & notna_mask(frame, "z") & notna_mask(frame, "depth")] = "bounding-box-3d"
     return out
 
 
@@ -295,7 +280,7 @@ def _pdf(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[An
 def _passthrough(
     frame: pd.DataFrame, tool: str, rows: np.ndarray, problems: Problems, out: list[Any]
 ) -> None:
-    """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in ``extra``."""
+    """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in extra."""
     extra = object_values(frame["extra"]) if "extra" in frame.columns else None
     for pos in np.flatnonzero(rows).tolist():
         try:

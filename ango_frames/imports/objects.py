@@ -145,7 +145,9 @@ class ObjectRows:
             p.add(clash, "tool", "tool_mismatch", given)
             fill = pd.isna(tools)
             tools[fill] = from_onto[fill]
-            has_z = notna_mask(frame, "z1") & notna_mask(frame, "z2")
+            has_z = (notna_mask(frame, "z1") & notna_mask(frame, "z2")) | (
+                notna_mask(frame, "z") & notna_mask(frame, "depth")
+            )
             tools[fill & has_z & (tools == "bounding-box")] = "bounding-box-3d"
         missing = pd.isna(tools)
         if missing.any():

@@ -223,7 +223,10 @@ def float_column(
     else:
         given = series.notna().to_numpy(dtype=bool)
         raw = series.to_numpy(dtype=object)
-        if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(series, skipna=True) in _NUMERIC_KINDS:
+        if (
+            pd.api.types.is_object_dtype(dtype)
+            and pd.api.types.infer_dtype(series, skipna=True) in _NUMERIC_KINDS
+        ):
             wrong = np.zeros(n, dtype=bool)
         elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
             wrong = given & ~np.fromiter((_is_number(v) for v in raw), dtype=bool, count=n)

@@ -1,7 +1,8 @@
 """List-valued geometry (polygons, polylines, points, segmentation zones) and 3D shapes.
 
-Points and zones are checked row by row (they are lists in cells); 3D boxes and lines are whole
-numeric columns (``x1, y1, z1, x2, y2, z2``). Called by :func:`ango_frames.imports.geometry.build_geometry`.
+Points, zones and 3D lines are checked row by row (they are lists in cells); 3D boxes are whole
+numeric columns (``x1 .. z2``, or the export's ``x, y, z, width, height, depth``). Called by
+:func:`ango_frames.imports.geometry.build_geometry`.
 """
 
 from __future__ import annotations
@@ -173,30 +174,98 @@ def _zones(value: Any, normalized: bool, w: float, h: float) -> tuple[list[Any],
     return zones, None
 
 
+def _box_3d_corners(
+    frame: pd.DataFrame, rows: np.ndarray, problems: Problems
+) -> tuple[list[np.ndarray], list[str]]:
+    """The two corners ``x1 .. z2`` of each 3D box, and the columns they were read from.
+
+    Either given as ``x1 .. z2``, or as the export's tables hold them: the min corner ``x, y,
+    z``, the size ``width, height, depth`` and the raw first corner ``origin_x / _y / _z`` (so
+    the corners come back in the order they were exported).
+    """
+    if "x1" in frame.columns or "z1" in frame.columns:
+        return [float_column(frame, c, rows, problems) for c in CORNERS_3D], list(CORNERS_3D)
+    cols = ("x", "y", "z", "width", "height", "depth")
+    lo_x, lo_y, lo_z, w, h, d = (float_column(frame, c, rows, problems) for c in cols)
+    firsts, seconds = [], []
+    for lo, size, origin in ((lo_x, w, "origin_x"), (lo_y, h, "origin_y"), (lo_z, d, "origin_z")):
+        with np.errstate(over="ignore", invalid="ignore"):
+            hi = lo + size
+            if origin in frame.columns:
+                raw = pd.to_numeric(frame[origin], errors="coerce").to_numpy(
+                    "float64", na_value=np.nan
+                )
+                flipped = np.isfinite(raw) & (raw == hi) & (size != 0)
+            else:
+                flipped = np.zeros(len(frame), dtype=bool)
+        firsts.append(np.where(flipped, hi, lo))
+        seconds.append(np.where(flipped, lo, hi))
+    return [*firsts, *seconds], ["x", "y", "z", "width", "height", "depth"]
+
+
 def shapes_3d(
     frame: pd.DataFrame, tool: str, rows: np.ndarray, problems: Problems, out: list[Any]
 ) -> None:
-    """Medical 3D boxes (``bounding-box-3d``) and 3D lines (``line-3d``) from ``x1 .. z2``.
+    """Medical 3D boxes (``bounding-box-3d``) and 3D lines (``line-3d``).
 
     A box is sent as the hub's medical box ``{"bounding-box": {x1, y1, z1, x2, y2, z2}}`` and
-    needs ``x2 > x1``, ``y2 > y1``, ``z2 > z1``; a line as ``{"line": {x1, ..., z2}}`` (its two
-    end points, which must differ).
+    needs a size in each of x, y and z; a line as a ``polyline`` of ``[x, y, z]`` vertices
+    (``points``, at least two), as the export holds it.
     """
-    values = [float_column(frame, c, rows, problems) for c in CORNERS_3D]
-    ok = rows & ~problems.bad
+    if tool == "line-3d":
+        _line_3d(frame, rows, problems, out)
+        return
+    values, names = _box_3d_corners(frame, rows, problems)
+    ok = finite_check(rows, names[0], problems, *values)
     x1, y1, z1, x2, y2, z2 = values
-    if tool == "bounding-box-3d":
-        for lo, hi, col in ((x1, x2, "x2"), (y1, y2, "y2"), (z1, z2, "z2")):
-            problems.add(ok & ~(hi > lo), col, Reason.NON_POSITIVE_SIZE, hi)
-            ok = rows & ~problems.bad
-    else:
-        same = (x1 == x2) & (y1 == y2) & (z1 == z2)
-        problems.add(ok & same, "x2", Reason.NON_POSITIVE_SIZE, x2)
+    for lo, hi, col in ((x1, x2, names[3]), (y1, y2, names[4]), (z1, z2, names[5])):
+        with np.errstate(invalid="ignore"):
+            problems.add(ok & ~(hi != lo), col, Reason.NON_POSITIVE_SIZE, hi - lo)
         ok = rows & ~problems.bad
     cols = [v[ok].tolist() for v in values]
     shapes = [dict(zip(CORNERS_3D, corner, strict=True)) for corner in zip(*cols, strict=True)]
     for pos, shape in zip(np.flatnonzero(ok).tolist(), shapes, strict=True):
         out[pos] = shape
+
+
+def _line_3d(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[Any]) -> None:
+    if "points" not in frame.columns:
+        problems.add(rows, "points", Reason.MISSING_COLUMN)
+        return
+    raw = object_values(frame["points"])
+    for pos in np.flatnonzero(rows).tolist():
+        line, why = _vertices_3d(raw[pos])
+        if why is not None:
+            problems.one(pos, "points", why, _json_safe(raw[pos]))
+        else:
+            out[pos] = line
+
+
+def _vertices_3d(value: Any) -> tuple[list[list[float]] | None, str | None]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        return None, Reason.WRONG_TYPE.value
+    line = []
+    for vertex in value:
+        if isinstance(vertex, np.ndarray):
+            vertex = vertex.tolist()
+        if not isinstance(vertex, (list, tuple)):
+            return None, Reason.WRONG_TYPE.value
+        if len(vertex) != 3:
+            return None, Reason.WRONG_ARITY.value
+        if any(
+            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number))
+            for v in vertex
+        ):
+            return None, Reason.WRONG_TYPE.value
+        point = [float(v) for v in vertex]
+        if not all(np.isfinite(point)):
+            return None, Reason.NOT_FINITE.value
+        line.append(point)
+    if len(line) < 2:
+        return None, Reason.WRONG_ARITY.value
+    return line, None
 
 
 def _json_safe(value: Any) -> Any:

@@ -147,10 +147,30 @@ def _three_d(tool: str | None, **over) -> pd.DataFrame:
 
 
 CORNERS = {"x1": 1.0, "y1": 2.0, "z1": 3.0, "x2": 4.0, "y2": 5.0, "z2": 6.0}
+MEDICAL = [
+    {"externalId": "ct.nrrd", "assetId": "A", "task": {"taskId": "T", "tools": [
+        {"objectId": "b1", "schemaId": "s-3d",
+         "bounding-box": {"x1": 10, "y1": 2, "z1": 3, "x2": 4, "y2": 5, "z2": 9}},
+        {"objectId": "l1", "schemaId": "s-line", "polyline": [[1, 2, 3], [4, 5, 6], [7, 8, 9.5]]},
+    ]}}
+]  # fmt: skip
+
+
+def test_3d_boxes_and_lines_of_an_export_are_built_back_as_they_were(tmp_path):
+    path = tmp_path / "medical.json"
+    path.write_text(json.dumps(MEDICAL))
+    tables = read_export(str(path))
+    assert list(tables.objects["tool"]) == ["bounding-box-3d", "line-3d"]
+    objects = build_labels(tables, "P").labels[0]["answer"]["objects"]
+    tools = MEDICAL[0]["task"]["tools"]
+    assert objects == [
+        {"schemaId": "s-3d", "objectId": "b1", "bounding-box": tools[0]["bounding-box"]},
+        {"schemaId": "s-line", "objectId": "l1", "polyline": tools[1]["polyline"]},
+    ]
 
 
 @pytest.mark.parametrize("tool", ["bounding-box-3d", None])
-def test_3d_boxes_are_built_back_as_the_medical_box(tool):
+def test_3d_boxes_from_corner_columns(tool):
     obj = labels_payload(_three_d(tool), "P")["labels"][0]["answer"]["objects"][0]
     assert obj["bounding-box"] == CORNERS
 
@@ -162,18 +182,16 @@ def test_an_ontology_bounding_box_with_z_columns_is_a_3d_box():
         assert obj["bounding-box"] == CORNERS
 
 
-def test_3d_lines_are_built_back():
-    obj = labels_payload(_three_d("line-3d"), "P")["labels"][0]["answer"]["objects"][0]
-    assert obj["line"] == CORNERS
-
-
 @pytest.mark.parametrize(
     "tool, over, column, reason",
     [
         ("bounding-box-3d", {"z2": [3.0]}, "z2", "non_positive_size"),
         ("bounding-box-3d", {"z1": ["deep"]}, "z1", "wrong_type"),
         ("bounding-box-3d", {"z2": [float("inf")]}, "z2", "not_finite"),
-        ("line-3d", {"x2": [1.0], "y2": [2.0], "z2": [3.0]}, "x2", "non_positive_size"),
+        ("line-3d", {"points": [[[1, 2, 3]]]}, "points", "wrong_arity"),
+        ("line-3d", {"points": [[[1, 2], [3, 4]]]}, "points", "wrong_arity"),
+        ("line-3d", {"points": [[[1, 2, True], [3, 4, 5]]]}, "points", "wrong_type"),
+        ("line-3d", {"points": [[[1, 2, 3], [3, 4, float("nan")]]]}, "points", "not_finite"),
     ],
 )
 def test_bad_3d_shapes_are_named(tool, over, column, reason):

@@ -1,4 +1,4 @@
-"""imports/ reads from its folder listing: a leaf of reason codes, no circles, one options object."""
+"""imports/ from its folder listing: a leaf of reason codes, no circles, one options object."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ ONTOLOGY = {
     ],
 }
 
-# what the export holds for task T1 (FORMAT.md §2-§4 shapes)
+# what the export holds for task T1 (docs/format.md §2-§4 shapes)
 EXPORT_ANSWER = {
     "tools": [
         {
@@ -215,9 +215,7 @@ def _as_import(answer: dict) -> dict:
 
     def cls(c: dict) -> dict:
         out = {
-            k: v
-            for k, v in c.items()
-            if k not in ("title", "tool", "metadata", "classifications")
+            k: v for k, v in c.items() if k not in ("title", "tool", "metadata", "classifications")
         }
         if c.get("classifications"):
             out["classifications"] = [cls(x) for x in c["classifications"]]
@@ -229,9 +227,7 @@ def _as_import(answer: dict) -> dict:
         if t.get("classifications"):
             o["classifications"] = [cls(x) for x in t["classifications"]]
         objects.append(o)
-    relations = [
-        {k: v for k, v in r.items() if k != "title"} for r in answer["relations"]
-    ]
+    relations = [{k: v for k, v in r.items() if k != "title"} for r in answer["relations"]]
     return {
         "objects": objects,
         "classifications": [cls(c) for c in answer["classifications"]],
