@@ -158,6 +158,9 @@ class AssetKeys:
         aid = _concat([r[0] for r in self._rows])
         ext = _concat([r[1] for r in self._rows])
         has_a, has_e = pd.notna(aid), pd.notna(ext)
+        if not has_a.any() or not has_e.any():  # one kind of key only: nothing to merge
+            keys = _prefixed("e" + SEP, ext) if has_e.any() else _prefixed("a" + SEP, aid)
+            return keys, np.zeros(len(keys), dtype=bool)
         pairs = pd.DataFrame({"a": aid[has_a & has_e], "e": ext[has_a & has_e]}).drop_duplicates()
         exts_per_aid = pairs.groupby("a")["e"].nunique()
         aids_per_ext = pairs.groupby("e")["a"].nunique()
@@ -315,8 +318,31 @@ def anything(value: Any) -> bool:
         return True
 
 
-_MADE_UP = r"^(?P<task>.*)/(?:h\d+/)?{letter}\d+$"
-_MADE_UP_TASK = r"#[0-9a-f]{16}(?:\.\d+)?$"
+_HEX = frozenset("0123456789abcdef")
+
+
+def _made_up_task(text: str) -> bool:
+    """``<externalId>#<16 hex digits>`` (and ``.<n>`` for a repeat): a task id the reader made."""
+    _, sep, digest = text.rpartition("#")
+    if not sep:
+        return False
+    digest = digest.split(".", 1)[0] if "." in digest else digest
+    return len(digest) == 16 and _HEX.issuperset(digest)
+
+
+def _is_made_up(value: str, task: Any, letter: str) -> bool:
+    head, sep, tail = value.rpartition("/")
+    if not sep or tail[:1] != letter or not tail[1:].isdigit():
+        return False
+    if head == task or _made_up_task(head):
+        return True
+    base, sep, snap = head.rpartition("/")  # a stage-history snapshot: <task_id>/h<k>/o<n>
+    return (
+        bool(sep)
+        and snap[:1] == "h"
+        and snap[1:].isdigit()
+        and (base == task or _made_up_task(base))
+    )
 
 
 def made_up_ids(ids: np.ndarray, task_ids: np.ndarray, letter: str) -> np.ndarray:
@@ -326,18 +352,19 @@ def made_up_ids(ids: np.ndarray, task_ids: np.ndarray, letter: str) -> np.ndarra
     classifications, ``r`` for relations, ``<task_id>/h<k>/o<n>`` in stage history), with
     ``task_id`` itself made up as ``<externalId>#<16 hex digits>`` when the record had none.
     An id counts as made up when its prefix is the row's ``task_id`` or such a made-up task id.
+    One string split per id: real ids (no ``/``) are ruled out at once.
     """
     out = np.zeros(len(ids), dtype=bool)
-    present = pd.notna(ids)
-    if not present.any():
+    pos = np.flatnonzero(pd.notna(ids))
+    if not len(pos):
         return out
-    text = pd.Series(ids[present], dtype=object).astype(str)
-    prefix = text.str.extract(_MADE_UP.format(letter=letter), expand=False)
-    shaped = prefix.notna().to_numpy(dtype=bool)
-    if not shaped.any():
-        return out
-    tasks = pd.Series(task_ids[present] if len(task_ids) else None, index=text.index, dtype=object)
-    own = (prefix == tasks).to_numpy(dtype=bool)
-    synthetic = prefix.str.contains(_MADE_UP_TASK, regex=True, na=False).to_numpy(dtype=bool)
-    out[np.flatnonzero(present)] = shaped & (own | synthetic)
+    tasks = task_ids[pos].tolist() if len(task_ids) == len(ids) else [None] * len(pos)
+    out[pos] = np.fromiter(
+        (
+            isinstance(v, str) and "/" in v and _is_made_up(v, t, letter)
+            for v, t in zip(ids[pos].tolist(), tasks, strict=True)
+        ),
+        dtype=bool,
+        count=len(pos),
+    )
     return out

@@ -167,11 +167,24 @@ class ObjectRows:
         # ids the export reader made up are no hub ids: rows sharing one get one generated id,
         # and relations / nested answers that name it follow it (``alias``)
         made = keyed & made_up_ids(given, id_column(self.frame, "task_id"), "o")
-        self.alias: dict[tuple[int, str], str] = {}
         ids = given.copy()
-        for i in np.flatnonzero(made).tolist():
-            digest = _digest(f"{uniques[codes[i]]}\x1fm\x1f{given[i]}", 12)
-            ids[i] = self.alias.setdefault((int(codes[i]), given[i]), digest)
+        made_pos = np.flatnonzero(made)
+        new: list[str] = []
+        digests: dict[tuple[int, str], str] = {}
+        for c, value in zip(codes[made_pos].tolist(), given[made_pos].tolist(), strict=True):
+            task, _, tail = value.rpartition("/")  # one digest per task, its o<n> kept
+            digest = digests.get((c, task))
+            if digest is None:
+                digest = digests[(c, task)] = _digest(f"{uniques[c]}\x1fm\x1f{task}")
+            new.append(f"{digest}-{tail}")
+        ids[made_pos] = new
+        self.alias: dict[tuple[int, str], str] = dict(
+            zip(
+                zip(codes[made_pos].tolist(), given[made_pos].tolist(), strict=True),
+                new,
+                strict=True,
+            )
+        )
         for i in np.flatnonzero(keyed & pd.notna(track)).tolist():
             tkey = (int(codes[i]), track[i])
             if tkey not in self.tracks:
