@@ -256,23 +256,33 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
+def _attempts(exc: BaseException, reporter: RetryReporter | None) -> dict[str, Any] | None:
+    """The transport's give-up note for ``exc`` (None when ``exc`` did not come from there)."""
+    note = reporter.last if reporter is not None else None
+    return note if note is not None and note.get("error") is exc else None
+
+
 def describe_error(exc: BaseException, reporter: RetryReporter | None = None) -> str:
     """The one line ``ango-frames`` prints for an error (without the ``ango-frames:`` prefix)."""
+    note = _attempts(exc, reporter)
+    tries = ""
+    if note is not None:
+        n = note["attempt"]
+        tries = f" ({n} attempt{'s' if n != 1 else ''} in {note['elapsed']:.0f} s)"
     if isinstance(exc, TransportError):
-        note = reporter.last if reporter is not None else None
-        host = note["host"] if note else "the hub"
-        tries = ""
-        if note:
-            n = note["attempt"]
-            tries = f" ({n} attempt{'s' if n != 1 else ''} in {note['elapsed']:.0f} s)"
-        reason = _reason(exc)
-        verb = "could not connect to" if exc.never_sent else "lost the connection to"
-        return f"{verb} {host}: {reason}{tries}"
+        host = note["host"] if note is not None else "the hub"
+        if isinstance(exc, RequestTimeout) and not exc.never_sent:
+            verb = "no answer from"
+        elif exc.never_sent:
+            verb = "could not connect to"
+        else:
+            verb = "lost the connection to"
+        return f"{verb} {host}: {_reason(exc)}{tries}"
     text = str(exc)
     if isinstance(exc, ConfigError):
         for python, flag in _FLAG_FOR:
             text = text.replace(python, flag)
-    return text
+    return text + tries
 
 
 class RetryReporter(logging.Handler):

@@ -41,7 +41,7 @@ from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
 from ango_frames.export.writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
 from ango_frames.export_file import ExportFile
-from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES
+from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES, schema_for
 
 __all__ = ["METADATA_KEY", "READABLE_VERSIONS", "export_to_parquet", "read_parquet_tables"]
 
@@ -103,23 +103,23 @@ def _gather(results: list, writer: DatasetWriter, wanted: tuple) -> Counter:
 def _in_workers(
     src: Any, so: Any, parts: list, job: Any, writer: DatasetWriter, workers: int, bar: Any
 ) -> Counter | None:
-    """Parts by workers; one JSON array in chunks (None: ids repeat across chunks, undone)."""
+    """Parts by workers; one JSON array in chunks (``parallel.run_parts``, one id policy)."""
     if len(parts) > 1:
-        jobs = [replace(job, part=part, index=i) for i, part in enumerate(parts)]
         return _gather(
-            _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+            _parallel.run_parts(
+                _parallel.parquet_job,
+                [replace(job, part=part, index=i) for i, part in enumerate(parts)],
+                workers,
+                bar,
+            ),
+            writer,
+            job.write,
         )
     chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
-    results, ok = _pipeline.run_chunks(
-        _parallel.parquet_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers, bar
+    jobs = (replace(job, index=i, raw=raw) for i, raw in enumerate(chunks))
+    return _gather(
+        _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
     )
-    if ok:
-        return _gather(results, writer, job.write)
-    for result in results:
-        for paths in result.files.values():
-            for path in paths:
-                writer.fs.rm(path)
-    return None
 
 
 def export_to_parquet(
@@ -256,7 +256,8 @@ def read_parquet_tables(
 
     Files are read in path order (partitions, then parts), so an unpartitioned dataset gives its
     rows in the order they were written. A column that a partition folder holds instead of the
-    files (``tasks.stage``) is put back from the folder's name.
+    files (``tasks.stage``) is put back from the folder's name; a column the schema gained after
+    the files were written is null.
 
     Raises
     ------
@@ -283,5 +284,19 @@ def read_parquet_tables(
         if not parts:
             continue
         schema = parts[-1].schema
-        out[table] = pa.concat_tables([conform(p, schema) for p in parts])
+        out[table] = _current_columns(table, pa.concat_tables([conform(p, schema) for p in parts]))
     return out, provenance
+
+
+def _current_columns(table: str, data: pa.Table) -> pa.Table:
+    """``data`` with every column of today's schema of ``table``, in its order: a column added to
+    the schema (an additive change, same version) after the files were written reads as null.
+    The files' own columns keep their types (a changed type is caught by ``to_pandas``).
+    """
+    expected = schema_for(table)
+    have = data.schema
+    if have.names[: len(expected)] == expected.names:
+        return data
+    fields = [have.field(f.name) if f.name in have.names else f for f in expected]
+    fields += [f for f in have if f.name not in expected.names]
+    return conform(data, pa.schema(fields))

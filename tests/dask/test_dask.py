@@ -125,6 +125,7 @@ def _assert_same(whole: ango_frames.ExportTables, got: ango_frames.ExportTables,
         pd.testing.assert_frame_equal(right, left, obj=name)
 
 
+@pytest.mark.slow
 def test_ndjson_byte_ranges_equal_single_machine(cluster_client, ndjson):
     target = ndjson.stat().st_size // 5 + 1
     whole, spread = _read_both(str(ndjson), target_bytes=target)
@@ -140,6 +141,7 @@ def test_ndjson_byte_ranges_equal_single_machine(cluster_client, ndjson):
     assert spread.provenance == whole.provenance
 
 
+@pytest.mark.slow
 def test_each_part_is_flattened_once(cluster_client, ndjson, tmp_path):
     with get_task_stream() as stream, pytest.warns(UnknownKeysWarning):
         spread = afd.read_export(str(ndjson), target_bytes=ndjson.stat().st_size // 3 + 1)
@@ -153,6 +155,7 @@ def test_each_part_is_flattened_once(cluster_client, ndjson, tmp_path):
     assert len(workers) == 2  # the work really was spread over both processes
 
 
+@pytest.mark.slow
 def test_split_zip_members_equal_single_machine(cluster_client, records, tmp_path):
     path = tmp_path / "split.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -164,6 +167,7 @@ def test_split_zip_members_equal_single_machine(cluster_client, records, tmp_pat
     assert spread.provenance["format"] == "split"
 
 
+@pytest.mark.slow
 def test_json_array_equal_single_machine(cluster_client, records, tmp_path):
     path = tmp_path / "export.json"
     path.write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
@@ -172,6 +176,7 @@ def test_json_array_equal_single_machine(cluster_client, records, tmp_path):
     _assert_same(whole, spread.compute())
 
 
+@pytest.mark.slow
 def test_many_sources_and_some_tables(cluster_client, records, tmp_path):
     a, b = tmp_path / "a.ndjson", tmp_path / "b.json"
     a.write_bytes(b"\n".join(orjson.dumps(r) for r in records[:60]))
@@ -210,6 +215,7 @@ def test_bad_arguments(cluster_client, ndjson):
         afd.read_export(str(ndjson), target_bytes=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("partition_by", [None, "stage"])
 def test_parquet_reads_back_equal(cluster_client, ndjson, tmp_path, partition_by):
     target = ndjson.stat().st_size // 4 + 1
@@ -257,6 +263,7 @@ def test_parquet_refuses_a_used_destination(cluster_client, ndjson, tmp_path):
         afd.to_parquet({"objects": spread.objects}, tmp_path / "f", partition_by="stage")
 
 
+@pytest.mark.slow
 def test_import_error_names_the_extra():
     code = (
         "import sys\n"
@@ -407,3 +414,24 @@ def test_exported_tables_go_back_in_partition_by_partition(cluster_client, hub, 
     assert len(results) == tables.rows["tasks"] and set(results["status"]) == {"sent"}
     assert set(results["partition"]) == {0, 1, 2}
     assert {hub.applications(k) for k in results["key"]} == {1}
+
+
+def test_dask_reads_outcomes_as_one_machine_does(cluster_client, hub, tmp_path):
+    """A label whose asset did not match is never acked; verify names it, as on one machine."""
+    frame = _predictions(4, 2).compute()
+    frame.loc[frame["external_id"] == "img-0001.jpg", "external_id"] = "0001.jpg"
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    kwargs = {"base_url": hub.url, "api_key": hub.api_key, "retry": FAST}
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(ImportIncomplete) as err:
+        afd.import_labels(kwargs, hub.project_id, ddf, journal=journal)
+    res = err.value.results
+    assert list(res.loc[res["partition"] == 0, "status"]) == ["unconfirmed"] * 2
+    assert set(res.loc[res["partition"] == 1, "status"]) == {"sent"}
+    acked = [orjson.loads(x) for x in journal.read_bytes().splitlines()[1:]]
+    assert [e["chunk"] for e in acked if e["type"] == "acked"] == [1]
+    with pytest.raises(ImportIncomplete) as err:
+        afd.import_labels(kwargs, hub.project_id, ddf, verify=True)
+    res = err.value.results
+    assert list(res["status"]) == ["sent", "unmatched", "sent", "sent"]
+    assert "unmatched: 0001.jpg" in str(err.value)

@@ -116,3 +116,31 @@ def test_annotate_by_title_without_a_project_names_the_flag(hub, tmp_path, capsy
         "to schemaIds, or give a schema_id column\n"
     )
     assert not [r for r in hub.requests if r.path.startswith("/v2/annotate")]
+
+
+def test_a_server_error_after_retries_says_how_many(hub, tmp_path, capsys):
+    hub.faults.add("export", "503", count=10)
+    code, _, err = run(capsys, "export", hub.project_id, str(tmp_path), "--retries", "1",
+                       "--no-progress", *conn(hub))  # fmt: skip
+    assert code == 2
+    host = hub.url.split("//")[1].split("/")[0]
+    first, last = err.splitlines()
+    assert re.fullmatch(
+        rf"ango-frames: {host}: HTTP 503 \(GET /v2/export\): .+; retrying in \d+\.\d s "
+        r"\(attempt 2 of 2\)",
+        first,
+    ), first
+    assert re.fullmatch(
+        r"ango-frames: error: HTTP 503 \(GET /v2/export\): .+ \(2 attempts in \d+ s\)", last
+    ), last
+
+
+def test_a_server_that_does_not_answer_says_so(hub, tmp_path, capsys):
+    hub.faults.add("export", "stall", seconds=1.5, count=1)
+    code, _, err = run(capsys, "export", hub.project_id, str(tmp_path), "--retries", "0",
+                       "--timeout", "5,0.3", "--no-progress", *conn(hub))  # fmt: skip
+    assert code == 2
+    host = hub.url.split("//")[1].split("/")[0]
+    assert re.fullmatch(
+        rf"ango-frames: error: no answer from {host}: read timeout \(1 attempt in \d+ s\)\n", err
+    ), err

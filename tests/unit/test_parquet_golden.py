@@ -18,7 +18,7 @@ import pytest
 from ango_frames.errors import ExportFormatError
 from ango_frames.export.parquet import METADATA_KEY
 from ango_frames.export.tables import ExportTables
-from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES
+from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES, schema_for
 
 GOLDEN = Path(__file__).parent.parent / "data" / "parquet_v1"
 DATASETS = ("plain", "by_stage", "by_stage_pandas")
@@ -33,8 +33,14 @@ def _sorted(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
 def test_golden_types(name: str) -> None:
     tables = ExportTables.from_parquet(GOLDEN / name)
     for table in TABLE_NAMES:
-        got = {c: str(t.pyarrow_dtype) for c, t in tables[table].dtypes.items()}
-        assert got == TYPES[table], table
+        frame = tables[table]
+        got = {c: str(t.pyarrow_dtype) for c, t in frame.dtypes.items()}
+        assert {c: got.get(c) for c in TYPES[table]} == TYPES[table], table
+        # columns added to version 1 since (additive changes) read as null, in schema order
+        added = [c for c in got if c not in TYPES[table]]
+        assert set(added) <= set(schema_for(table).names), table
+        assert all(frame[c].isna().all() for c in added), table
+        assert list(frame.columns[: len(schema_for(table))]) == schema_for(table).names
 
 
 @pytest.mark.parametrize("name", DATASETS)

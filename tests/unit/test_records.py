@@ -313,7 +313,7 @@ def test_export_file_source_and_provenance() -> None:
 
 
 def test_provenance_drops_url_credentials_and_signatures() -> None:
-    from ango_frames.export.records import _display
+    from ango_frames.export.source import display as _display
 
     shown = _display("https://user:pw@bucket.example.org/e.zip?X-Amz-Signature=abc")
     assert shown == "https://bucket.example.org/e.zip"
@@ -475,6 +475,7 @@ def _chunked(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(
     recs=st.lists(st.dictionaries(_text, _json, max_size=5), max_size=6),
