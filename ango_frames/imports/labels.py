@@ -124,7 +124,7 @@ def _inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """(objects, classifications, relations, tasks) from a DataFrame or an ExportTables."""
     if data is None or isinstance(data, pd.DataFrame):
-        objects = _frame(data, "data") if data is not None else pd.DataFrame()
+        objects = input_frame(data, "data") if data is not None else pd.DataFrame()
         return (
             objects,
             _frame(classifications, "classifications="),

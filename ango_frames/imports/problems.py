@@ -233,7 +233,9 @@ def float_column(
         else:  # bool, datetime, timedelta, period, complex, categorical...: never a coordinate
             wrong = given
         problems.add(rows & wrong, column, Reason.WRONG_TYPE, raw)
-        numbers = pd.Series(np.where(wrong, None, raw), dtype=object)
+        kept = raw.copy()
+        kept[wrong] = None
+        numbers = pd.Series(kept, dtype="object")
         values = pd.to_numeric(numbers, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         rows = rows & ~wrong
     bad = rows & ~np.isfinite(values)
