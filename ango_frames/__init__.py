@@ -34,9 +34,10 @@ from ango_frames.export.tables import ExportTables, read_export
 from ango_frames.export_file import ExportFile
 from ango_frames.imports.annotate import annotate_payloads
 from ango_frames.imports.attachments import attachments_payload
-from ango_frames.imports.labels import LabelBatch, build_labels, labels_payload
+from ango_frames.imports.import_file import import_file_items
+from ango_frames.imports.labels import LabelBatch, build_labels, labels_payload, validate_labels
 from ango_frames.imports.ontology import Ontology
-from ango_frames.imports.problems import validate_labels
+from ango_frames.imports.options import PayloadOptions
 from ango_frames.imports.send import DryRun, annotate, import_attachments, import_labels
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.video import mark_key_frames
@@ -70,6 +71,7 @@ __all__ = [
     "NotFound",
     "Ontology",
     "PayloadError",
+    "PayloadOptions",
     "RateLimited",
     "RepairedTextWarning",
     "RequestTimeout",
@@ -85,6 +87,7 @@ __all__ = [
     "export_since_last",
     "export_to_parquet",
     "import_attachments",
+    "import_file_items",
     "import_labels",
     "labels_payload",
     "mark_key_frames",

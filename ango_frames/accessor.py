@@ -27,7 +27,6 @@ from ango_frames import training as _training
 from ango_frames.errors import ConfigError, MissingColumnsError
 from ango_frames.imports import attachments as _attachments
 from ango_frames.imports import labels as _labels
-from ango_frames.imports import problems as _validate
 from ango_frames.imports import send as _importer
 
 __all__ = ["AngoAccessor"]
@@ -80,7 +79,9 @@ class AngoAccessor:
     def validate(self, project: Any = None, ontology: Any = None, **opts: Any) -> pd.DataFrame:
         """Every problem that would stop an import of these rows; empty when all are valid.
 
-        Delegates to :func:`ango_frames.imports.problems.validate_labels`. Nothing is sent.
+        Delegates to :func:`ango_frames.imports.labels.validate_labels` and fails exactly as it
+        does: a frame without an asset key or class column gives the failure table
+        (``missing_asset_key`` / ``missing_column``), not an exception. Nothing is sent.
 
         Parameters
         ----------
@@ -91,8 +92,8 @@ class AngoAccessor:
         ontology : dict or Ontology, optional
             Needed when rows name their class by ``title``; checks classes, tools and answers.
         **opts
-            The options of :func:`ango_frames.imports.labels.labels_payload` (``box_format``,
-            ``normalized``, ``sizes``, ``nested``, ``classifications``, ``relations``).
+            The options of :func:`ango_frames.imports.labels.validate_labels` (``options=``,
+            ``body=``, ``box_format``, ``normalized``, ``sizes``, ``nested``, ...).
 
         Returns
         -------
@@ -100,10 +101,9 @@ class AngoAccessor:
             The failure cases: ``row`` (this frame's index label), ``column``, ``reason``,
             ``value``; the same table :class:`~ango_frames.errors.PayloadError` carries.
         """
-        df = self._labels_frame("df.ango.validate")
         if ontology is None and isinstance(project, Mapping):
             ontology = project
-        return _validate.validate_labels(df, ontology, **opts)
+        return _labels.validate_labels(self._df, ontology, **opts)
 
     def to_labels(self, project: str, **opts: Any) -> dict[str, Any]:
         """The ``POST /import/labels`` body for these rows (one label per asset).

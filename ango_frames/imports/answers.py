@@ -15,9 +15,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ango_frames.imports.asset_keys import as_bool, as_int, id_column, object_values
+from ango_frames.imports.asset_keys import as_bool, as_int, id_column, made_up_ids, object_values
 from ango_frames.imports.ontology import ClassificationClass, Ontology
-from ango_frames.imports.problems import Problems
+from ango_frames.imports.problems import Problems, Reason
 
 __all__ = ["Entry", "answer_of", "nested_from_columns", "tidy_entries"]
 
@@ -110,16 +110,19 @@ def tidy_entries(
     n = len(frame)
     cid, pid, oid = (id_column(frame, c) for c in ("classification_id", "parent_id", "object_id"))
     sid, title = id_column(frame, "schema_id"), id_column(frame, "title")
+    # a real classification id is sent back as the answer's objectId; a made-up one is not
+    real_cid = pd.notna(cid) & ~made_up_ids(cid, id_column(frame, "task_id"), "c")
     answers = (
         object_values(frame["answer"])
         if "answer" in frame.columns
         else np.full(n, None, dtype=object)
     )
     index = as_int(frame, "answer_index")
-    is_list = as_bool(frame, "answer_is_list")
-    is_json = as_bool(frame, "answer_is_json")
+    is_list = as_bool(frame, "answer_is_list", problems)
+    is_json = as_bool(frame, "answer_is_json", problems)
     page = as_int(frame, "page")
-    interp, lock = as_bool(frame, "interpolation_stopped"), as_bool(frame, "lock")
+    interp = as_bool(frame, "interpolation_stopped", problems)
+    lock = as_bool(frame, "lock", problems)
     # A video track repeats its nested answers on every frame with the same classification id
     # and (in exports) no page: a new run starts when a scalar repeats or a list position is
     # seen again (positions may come in any order within a run); run k belongs to the track's
@@ -172,6 +175,9 @@ def tidy_entries(
 
     def build(entry: Entry, parent_schema: str | None) -> bool:
         first = entry.rows[0]
+        if problems.bad[entry.rows].any():  # a flag column already refused (wrong_type)
+            reasons.append(Reason.WRONG_TYPE.value)
+            return False
         cls, schema, why = _resolve(sid[first], title[first], parent_schema, onto)
         entry.schema_id = schema
         if why:
@@ -196,6 +202,8 @@ def tidy_entries(
         if why:
             return fail(first, "answer", why, answer)
         body: dict[str, Any] = {"schemaId": schema, "answer": answer}
+        if real_cid[first]:
+            body["objectId"] = entry.cid
         if entry.page is not None:
             body["page"] = entry.page
         if interp is not None and interp[first] is not None:

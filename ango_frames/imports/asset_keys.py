@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ango_frames.imports.problems import Problems
+from ango_frames.imports.problems import Problems, Reason
 
 __all__ = [
     "KIND_FIELDS",
@@ -24,6 +24,7 @@ __all__ = [
     "first_present",
     "group_bounds",
     "id_column",
+    "made_up_ids",
     "object_values",
 ]
 
@@ -77,6 +78,12 @@ def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:
 class AssetKeys:
     """Collects row keys from every input frame, then numbers the assets.
 
+    One asset is one label: rows naming an asset by ``asset_id`` and rows naming it by
+    ``external_id`` are merged when the mapping between the two is known (rows that give both,
+    or the export's ``tasks`` table). When it is not known and the input also names assets by
+    ``asset_id`` alone, an ``external_id``-only row may be one of them: it is refused as
+    ``conflicting_asset_key`` rather than sent as a second label that would replace the first.
+
     Parameters
     ----------
     by : {"asset", "task"}
@@ -95,8 +102,9 @@ class AssetKeys:
                     self._map[col] = pd.Series(
                         id_column(base, col), index=id_column(base, "task_id"), dtype=object
                     )
-        self._keys: list[np.ndarray] = []
+        self._rows: list[tuple[np.ndarray, np.ndarray, Problems | None, bool]] = []
         self.uniques: np.ndarray = np.empty(0, dtype=object)
+        self.external: dict[str, str] = {}  # asset_id -> its one known external_id
 
     def add(
         self, frame: pd.DataFrame, problems: Problems | None
@@ -107,11 +115,10 @@ class AssetKeys:
         """
         if self.by == "task":
             task = id_column(frame, "task_id")
-            keys = _prefixed("t" + SEP, task)
             if problems is not None:
-                problems.add(pd.isna(keys), "task_id", "missing_asset_key")
-            self._keys.append(keys)
-            return len(self._keys) - 1, task, task
+                problems.add(pd.isna(task), "task_id", Reason.MISSING_ASSET_KEY)
+            self._rows.append((task, task, problems, True))
+            return len(self._rows) - 1, task, task
         aid = id_column(frame, "asset_id")
         ext = id_column(frame, "external_id")
         if self._map and "task_id" in frame.columns:
@@ -121,38 +128,106 @@ class AssetKeys:
                     mapped = task.map(self._map[col]).to_numpy(dtype=object)
                     fill = pd.isna(target) & pd.notna(mapped)
                     target[fill] = mapped[fill]
-        keys = _prefixed("e" + SEP, ext)
-        has_aid = pd.notna(aid)
-        keys[has_aid] = _prefixed("a" + SEP, aid[has_aid])
         if problems is not None:
             column = "asset_id" if "asset_id" in frame.columns else "external_id"
             if "task_id" in frame.columns and not {"asset_id", "external_id"} & set(frame.columns):
                 column = "task_id"
-            problems.add(pd.isna(keys), column, "missing_asset_key")
-        self._keys.append(keys)
-        return len(self._keys) - 1, aid, ext
+            problems.add(pd.isna(aid) & pd.isna(ext), column, Reason.MISSING_ASSET_KEY)
+        self._rows.append((aid, ext, problems, problems is None))
+        return len(self._rows) - 1, aid, ext
 
     def number(self) -> list[np.ndarray]:
         """Number the assets (first appearance over the frames, in the order added).
 
-        Returns one int array of asset codes per added frame (-1 where a row has no key).
+        Returns one int array of asset codes per added frame (-1 where a row has no key, or a
+        key that conflicts).
         """
-        sizes = [len(k) for k in self._keys]
-        allkeys = np.concatenate(self._keys) if self._keys else np.empty(0, dtype=object)
-        codes, uniques = pd.factorize(pd.Series(allkeys, dtype=object), use_na_sentinel=True)
+        sizes = [len(r[0]) for r in self._rows]
+        if self.by == "task":
+            keys = _prefixed("t" + SEP, _concat([r[0] for r in self._rows]))
+            bad = np.zeros(len(keys), dtype=bool)
+        else:
+            keys, bad = self._asset_keys(sizes)
+        keys[bad] = None  # a conflicting key names no asset: it must not become an empty label
+        codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
         self.uniques = np.asarray(uniques, dtype=object)
-        return list(np.split(np.asarray(codes, dtype=np.int64), np.cumsum(sizes)[:-1]))
+        codes = np.asarray(codes, dtype=np.int64)
+        return list(np.split(codes, np.cumsum(sizes)[:-1]))
+
+    def _asset_keys(self, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        aid = _concat([r[0] for r in self._rows])
+        ext = _concat([r[1] for r in self._rows])
+        has_a, has_e = pd.notna(aid), pd.notna(ext)
+        if not has_a.any() or not has_e.any():  # one kind of key only: nothing to merge
+            keys = _prefixed("e" + SEP, ext) if has_e.any() else _prefixed("a" + SEP, aid)
+            return keys, np.zeros(len(keys), dtype=bool)
+        pairs = pd.DataFrame({"a": aid[has_a & has_e], "e": ext[has_a & has_e]}).drop_duplicates()
+        exts_per_aid = pairs.groupby("a")["e"].nunique()
+        aids_per_ext = pairs.groupby("e")["a"].nunique()
+        one_ext = pairs[pairs["a"].isin(exts_per_aid.index[exts_per_aid == 1])]
+        self.external = dict(zip(one_ext["a"], one_ext["e"], strict=True))
+        one_aid = pairs[pairs["e"].isin(aids_per_ext.index[aids_per_ext == 1])]
+        aid_of_ext = pd.Series(one_aid["a"].to_numpy(), index=one_aid["e"].to_numpy())
+        mapped = pd.Series(ext, dtype=object).map(aid_of_ext).to_numpy(dtype=object)
+        only_e = has_e & ~has_a
+        # asset_id-only assets of the input (not the tasks table) whose external_id is unknown:
+        # an external_id-only row may be one of them
+        given = np.concatenate(
+            [np.full(n, not r[3]) for n, r in zip(sizes, self._rows, strict=True)]
+        )
+        unknown_aids = pd.Series(aid[given & has_a & ~has_e], dtype=object)
+        open_aids = bool((~unknown_aids.isin(list(self.external))).any())
+        several = pd.Series(ext, dtype=object).isin(aids_per_ext.index[aids_per_ext > 1])
+        conflict_e = only_e & pd.isna(mapped) & (open_aids | several.to_numpy(dtype=bool))
+        conflict_a = (
+            has_a
+            & has_e
+            & pd.Series(aid, dtype=object)
+            .isin(exts_per_aid.index[exts_per_aid > 1])
+            .to_numpy(dtype=bool)
+        )
+        keys = _prefixed("e" + SEP, ext)
+        use_a = only_e & pd.notna(mapped)
+        keys[use_a] = _prefixed("a" + SEP, mapped[use_a])
+        keys[has_a] = _prefixed("a" + SEP, aid[has_a])
+        bad = (conflict_e | conflict_a) & given
+        start = 0
+        for n, (_, ext_rows, problems, _) in zip(sizes, self._rows, strict=True):
+            if problems is not None:
+                part = slice(start, start + n)
+                problems.add(
+                    conflict_e[part], "external_id", Reason.CONFLICTING_ASSET_KEY, ext_rows
+                )
+                problems.add(conflict_a[part], "asset_id", Reason.CONFLICTING_ASSET_KEY, aid[part])
+            start += n
+        return keys, bad
+
+    def columns(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """(asset_ids, external_ids) of the rows of frame ``slot`` (task ids twice by task)."""
+        aid, ext, _, _ = self._rows[slot]
+        return aid, ext
 
     def field(self, code: int) -> tuple[str, str]:
         """(body field, value) of asset ``code``, e.g. ``("externalId", "0001.jpg")``."""
         kind, _, value = str(self.uniques[code]).partition(SEP)
         return KIND_FIELDS[kind], value
 
+    def external_field(self, code: int) -> tuple[str, str]:
+        """Like :meth:`field`, but ``externalId`` whenever the asset's external id is known."""
+        field, value = self.field(code)
+        if field == "assetId" and value in self.external:
+            return "externalId", self.external[value]
+        return field, value
+
     def fields(self) -> list[tuple[str, str]]:
         return [self.field(i) for i in range(len(self.uniques))]
 
     def __len__(self) -> int:
         return len(self.uniques)
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
 def group_bounds(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,15 +244,51 @@ def group_bounds(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarr
     return order[offset:], starts
 
 
-def as_bool(frame: pd.DataFrame, column: str) -> np.ndarray | None:
-    """A nullable bool column as an object array of True / False / None (``None`` if absent)."""
+_TRUE = frozenset(("true", "1", "yes"))
+_FALSE = frozenset(("false", "0", "no"))
+
+
+def _flag(value: Any) -> bool | None:
+    """True / False for a boolean (or 1 / 0, or the text true/false/1/0/yes/no in any case);
+    ``None`` for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return None
+
+
+def as_bool(
+    frame: pd.DataFrame, column: str, problems: Problems | None = None
+) -> np.ndarray | None:
+    """A boolean column as an object array of True / False / None (``None`` if absent).
+
+    Takes real booleans, 1 / 0 and the text true / false / 1 / 0 / yes / no in any case; any
+    other value is recorded as ``wrong_type`` on ``problems`` (``"false"`` is never true).
+    """
     if column not in frame.columns:
         return None
-    values = object_values(frame[column])
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series.dtype) and not series.isna().any():
+        return series.to_numpy(dtype=object)
+    values = object_values(series)
     out = np.full(len(values), None, dtype=object)
+    wrong = np.zeros(len(values), dtype=bool)
     for i, v in enumerate(values.tolist()):
-        if v is not None and not (isinstance(v, float) and np.isnan(v)):
-            out[i] = bool(v)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue  # an empty cell is no value, as for every other column
+        flag = _flag(v)
+        if flag is None:
+            wrong[i] = True
+        out[i] = flag
+    if problems is not None and wrong.any():
+        problems.add(wrong, column, Reason.WRONG_TYPE, values)
     return out
 
 
@@ -205,3 +316,55 @@ def anything(value: Any) -> bool:
         return not bool(pd.isna(value))
     except (TypeError, ValueError):
         return True
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _made_up_task(text: str) -> bool:
+    """``<externalId>#<16 hex digits>`` (and ``.<n>`` for a repeat): a task id the reader made."""
+    _, sep, digest = text.rpartition("#")
+    if not sep:
+        return False
+    digest = digest.split(".", 1)[0] if "." in digest else digest
+    return len(digest) == 16 and _HEX.issuperset(digest)
+
+
+def _is_made_up(value: str, task: Any, letter: str) -> bool:
+    head, sep, tail = value.rpartition("/")
+    if not sep or tail[:1] != letter or not tail[1:].isdigit():
+        return False
+    if head == task or _made_up_task(head):
+        return True
+    base, sep, snap = head.rpartition("/")  # a stage-history snapshot: <task_id>/h<k>/o<n>
+    return (
+        bool(sep)
+        and snap[:1] == "h"
+        and snap[1:].isdigit()
+        and (base == task or _made_up_task(base))
+    )
+
+
+def made_up_ids(ids: np.ndarray, task_ids: np.ndarray, letter: str) -> np.ndarray:
+    """Where ``ids`` are ids the export reader made up, not ids of the hub.
+
+    The reader names an object it found without an ``objectId`` ``<task_id>/o<n>`` (``c`` for
+    classifications, ``r`` for relations, ``<task_id>/h<k>/o<n>`` in stage history), with
+    ``task_id`` itself made up as ``<externalId>#<16 hex digits>`` when the record had none.
+    An id counts as made up when its prefix is the row's ``task_id`` or such a made-up task id.
+    One string split per id: real ids (no ``/``) are ruled out at once.
+    """
+    out = np.zeros(len(ids), dtype=bool)
+    pos = np.flatnonzero(pd.notna(ids))
+    if not len(pos):
+        return out
+    tasks = task_ids[pos].tolist() if len(task_ids) == len(ids) else [None] * len(pos)
+    out[pos] = np.fromiter(
+        (
+            isinstance(v, str) and "/" in v and _is_made_up(v, t, letter)
+            for v, t in zip(ids[pos].tolist(), tasks, strict=True)
+        ),
+        dtype=bool,
+        count=len(pos),
+    )
+    return out

@@ -1,7 +1,9 @@
 """A frame of attachment URLs -> the ``POST /attachments`` body (ImportAttachmentsRequest).
 
 Columns: ``asset_id`` or ``external_id`` (``asset_id`` wins), ``attachment_url`` (or ``url``),
-and optionally ``attachment_type``. One attachment per row, sent in row order.
+and optionally ``attachment_type``. One attachment per row, sent in row order. URLs must be
+``http(s)``, ``s3`` or ``gs`` URLs with a host (:mod:`ango_frames.imports.urls`), except for
+``TEXT`` attachments, whose value is the text itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import pandas as pd
 
 from ango_frames.errors import ConfigError
 from ango_frames.imports.asset_keys import AssetKeys, first_present, id_column, object_values
-from ango_frames.imports.problems import Problems, raise_if
+from ango_frames.imports.options import input_frame
+from ango_frames.imports.problems import Problems, Reason, raise_if
+from ango_frames.imports.urls import invalid_urls
 
 __all__ = ["attachments_payload", "build_attachments"]
 
@@ -28,23 +32,25 @@ def build_attachments(
     """
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    if not isinstance(df, pd.DataFrame):
-        raise ConfigError(f"expected a pandas DataFrame, not {type(df).__name__}")
+    input_frame(df)
     problems = Problems(df.index)
     keys = AssetKeys("asset")
     keys.add(df, problems)
     (codes,) = keys.number()
     url_col = first_present(df, "attachment_url", "url")
     if url_col is None:
-        problems.add(np.ones(len(df), dtype=bool), "attachment_url", "missing_column")
+        problems.add(np.ones(len(df), dtype=bool), "attachment_url", Reason.MISSING_COLUMN)
         urls = np.full(len(df), None, dtype=object)
     else:
         urls = id_column(df, url_col)
         raw = object_values(df[url_col])
         not_text = np.array([v is not None and not isinstance(v, str) for v in raw], dtype=bool)
-        problems.add(not_text, url_col, "wrong_type", raw)
+        problems.add(not_text, url_col, Reason.WRONG_TYPE, raw)
         blank = np.array([v is None or not str(v).strip() for v in urls], dtype=bool)
-        problems.add(blank & ~not_text, url_col, "not_finite", raw)
+        problems.add(blank & ~not_text, url_col, Reason.NOT_FINITE, raw)
+        text = pd.Series(id_column(df, "attachment_type"), dtype=object).str.upper() == "TEXT"
+        checked = ~(blank | not_text | text.to_numpy(dtype=bool))
+        problems.add(checked & invalid_urls(raw), url_col, Reason.INVALID_URL, raw)
     types = id_column(df, "attachment_type")
     if on_error == "raise":
         raise_if([problems])
@@ -73,6 +79,8 @@ def attachments_payload(df: pd.DataFrame, project: str) -> dict[str, Any]:
     ------
     PayloadError
         Rows without an asset key (``missing_asset_key``), without a URL or with an empty one
-        (``missing_column`` / ``not_finite``), or with a non-text URL (``wrong_type``).
+        (``missing_column`` / ``not_finite``), with a non-text URL (``wrong_type``), or with a
+        URL that is not http(s) / s3 / gs with a host (``invalid_url``: ``javascript:``,
+        ``file:``, no scheme).
     """
     return build_attachments(df, project)[0]

@@ -18,31 +18,23 @@ import pandas as pd
 
 from ango_frames.errors import ConfigError
 from ango_frames.imports.asset_keys import object_values
-from ango_frames.imports.problems import Problems, float_column
+from ango_frames.imports.options import BOX_FORMATS
+from ango_frames.imports.problems import Problems, finite_check, float_column
+from ango_frames.imports.shapes import listy, notna_mask, shapes_3d
 
 __all__ = [
     "BOX_FORMATS",
+    "SEND_KEYS",
     "asset_sizes",
     "build_geometry",
     "infer_tools",
 ]
 
-#: Box column conventions: name -> the four columns it reads.
-BOX_FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "xywh": ("x", "y", "width", "height"),
-    "xyxy": ("x1", "y1", "x2", "y2"),
-    "cxcywh": ("cx", "cy", "width", "height"),
-}
 
+#: The geometry key a tool's shape is sent under, where it differs from the tool's name.
+SEND_KEYS = {"bounding-box-3d": "bounding-box", "line-3d": "polyline"}
 
-_MIN_POINTS = {"polygon": 3, "polyline": 2}
 _PDF = ("pdf_x1", "pdf_y1", "pdf_x2", "pdf_y2", "pdf_page_width", "pdf_page_height")
-
-
-def _notna(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.zeros(len(frame), dtype=bool)
-    return frame[column].notna().to_numpy(dtype=bool)
 
 
 def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
@@ -56,16 +48,20 @@ def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
     cols = BOX_FORMATS[box_format]
     # any box-only column filled makes a box (so a missing height is reported, not a point)
     hints = cols[2:] if box_format == "xywh" else cols
-    has_box = np.logical_or.reduce([_notna(frame, c) for c in hints]) if n else np.zeros(0, bool)
-    has_xy = _notna(frame, "x") & _notna(frame, "y")
+    has_box = (
+        np.logical_or.reduce([notna_mask(frame, c) for c in hints]) if n else np.zeros(0, bool)
+    )
+    has_xy = notna_mask(frame, "x") & notna_mask(frame, "y")
     # later assignments win: the most specific signal decides
     out[has_xy] = "point"
-    out[_notna(frame, "points")] = "polygon"
+    out[notna_mask(frame, "points")] = "polygon"
     out[has_box] = "bounding-box"
-    out[has_box & _notna(frame, "rotation")] = "rotated-bounding-box"
-    out[_notna(frame, "start") & _notna(frame, "end")] = "ner"
-    out[_notna(frame, "pdf_x1")] = "pdf"
-    out[_notna(frame, "zones")] = "segmentation"
+    out[has_box & notna_mask(frame, "rotation")] = "rotated-bounding-box"
+    out[notna_mask(frame, "start") & notna_mask(frame, "end")] = "ner"
+    out[notna_mask(frame, "pdf_x1")] = "pdf"
+    out[notna_mask(frame, "zones")] = "segmentation"
+    out[notna_mask(frame, "z1") & notna_mask(frame, "z2")] = "bounding-box-3d"
+    out[has_box & notna_mask(frame, "z") & notna_mask(frame, "depth")] = "bounding-box-3d"
     return out
 
 
@@ -133,47 +129,6 @@ def _lookup_sizes(sizes: Any, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return w_out, h_out
 
 
-def _ring(value: Any) -> tuple[list[list[float]] | None, str | None]:
-    """A ``[[x, y], ...]`` ring from nested pairs or a flat ``[x0, y0, x1, y1, ...]`` list."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)):
-        return None, "wrong_type"
-    if value and all(isinstance(v, (int, float, np.number)) for v in value):
-        if len(value) % 2:
-            return None, "wrong_arity"
-        value = [value[i : i + 2] for i in range(0, len(value), 2)]
-    ring = []
-    for pair in value:
-        if isinstance(pair, np.ndarray):
-            pair = pair.tolist()
-        if not isinstance(pair, (list, tuple)):
-            return None, "wrong_type"
-        if len(pair) != 2:
-            return None, "wrong_arity"
-        try:
-            x, y = float(pair[0]), float(pair[1])
-        except (TypeError, ValueError):
-            return None, "wrong_type"
-        if isinstance(pair[0], bool) or isinstance(pair[1], bool):
-            return None, "wrong_type"
-        if not (np.isfinite(x) and np.isfinite(y)):
-            return None, "not_finite"
-        ring.append([x, y])
-    return ring, None
-
-
-def _scale(ring: list[list[float]], w: float, h: float) -> list[list[float]]:
-    return [[x * w, y * h] for x, y in ring]
-
-
-def _outside(ring: list[list[float]], w: float, h: float) -> bool:
-    if np.isnan(w) or np.isnan(h):
-        return False
-    tol_x, tol_y = 1e-6 * max(w, 1.0), 1e-6 * max(h, 1.0)
-    return any(x < -tol_x or y < -tol_y or x > w + tol_x or y > h + tol_y for x, y in ring)
-
-
 def build_geometry(
     frame: pd.DataFrame,
     tools: np.ndarray,
@@ -205,7 +160,9 @@ def build_geometry(
         if tool in ("bounding-box", "rotated-bounding-box"):
             _boxes(frame, tool, rows, problems, out, box_format, normalized, width, height)
         elif tool in ("polygon", "polyline", "point", "segmentation"):
-            _listy(frame, tool, rows, problems, out, normalized, width, height)
+            listy(frame, tool, rows, problems, out, normalized, width, height)
+        elif tool in ("bounding-box-3d", "line-3d"):
+            shapes_3d(frame, str(tool), rows, problems, out)
         elif tool == "ner":
             _ner(frame, rows, problems, out)
         elif tool == "pdf":
@@ -235,26 +192,29 @@ def _boxes(
     height: np.ndarray,
 ) -> None:
     a, b, c, d = (float_column(frame, col, rows, problems) for col in BOX_FORMATS[box_format])
-    if box_format == "xyxy":
-        x, y, w, h = a, b, c - a, d - b
-    elif box_format == "cxcywh":
-        x, y, w, h = a - c / 2, b - d / 2, c, d
-    else:
-        x, y, w, h = a, b, c, d
-    if normalized:
-        x, w = x * width, w * width
-        y, h = y * height, h * height
+    with np.errstate(over="ignore", invalid="ignore"):
+        if box_format == "xyxy":
+            x, y, w, h = a, b, c - a, d - b
+        elif box_format == "cxcywh":
+            x, y, w, h = a - c / 2, b - d / 2, c, d
+        else:
+            x, y, w, h = a, b, c, d
+    with np.errstate(over="ignore", invalid="ignore"):
+        if normalized:
+            x, w = x * width, w * width
+            y, h = y * height, h * height
     rot = (
         float_column(frame, "rotation", rows, problems) if tool == "rotated-bounding-box" else None
     )
-    ok = rows & ~problems.bad
+    # a difference, half-width or scaling beyond float range is inf: refused, never a null
+    ok = finite_check(rows, BOX_FORMATS[box_format][0], problems, x, y, w, h)
     size_col = "x2" if box_format == "xyxy" else "width"
     problems.add(ok & ~(w > 0), size_col, "non_positive_size", w)
     problems.add(ok & ~(h > 0), "y2" if box_format == "xyxy" else "height", "non_positive_size", h)
     ok = rows & ~problems.bad
     known = ~np.isnan(width) & ~np.isnan(height)
     tol_w, tol_h = 1e-6 * np.fmax(width, 1.0), 1e-6 * np.fmax(height, 1.0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         outside = known & (
             (x < -tol_w) | (y < -tol_h) | (x + w > width + tol_w) | (y + h > height + tol_h)
         )
@@ -271,99 +231,6 @@ def _boxes(
             for p, q, r, s, t in zip(*cols, rot[ok].tolist(), strict=True)
         ]
     _place(out, ok, values)
-
-
-def _listy(
-    frame: pd.DataFrame,
-    tool: str,
-    rows: np.ndarray,
-    problems: Problems,
-    out: list[Any],
-    normalized: bool,
-    width: np.ndarray,
-    height: np.ndarray,
-) -> None:
-    """Polygons, polylines, points and segmentation zones: list-valued, checked row by row."""
-    if tool == "point" and "x" in frame.columns and "y" in frame.columns:
-        has_xy = rows & _notna(frame, "x") & _notna(frame, "y")
-        x = float_column(frame, "x", has_xy, problems)
-        y = float_column(frame, "y", has_xy, problems)
-        ok = has_xy & ~problems.bad
-        if normalized:
-            x, y = x * width, y * height
-        for pos, px, py in zip(
-            np.flatnonzero(ok).tolist(), x[ok].tolist(), y[ok].tolist(), strict=True
-        ):
-            if _outside([[px, py]], width[pos], height[pos]):
-                problems.one(pos, "x", "out_of_bounds", [px, py])
-            else:
-                out[pos] = [px, py]
-        rows = rows & ~has_xy
-    column = "zones" if tool == "segmentation" else "points"
-    if not rows.any():
-        return
-    if column not in frame.columns:
-        problems.add(rows, column, "missing_column")
-        return
-    raw = object_values(frame[column])
-    for pos in np.flatnonzero(rows).tolist():
-        value = raw[pos]
-        w, h = (width[pos], height[pos])
-        if value is None:
-            problems.one(pos, column, "tool_mismatch", tool)
-            continue
-        if tool == "segmentation":
-            zones, why = _zones(value, normalized, w, h)
-            if why:
-                problems.one(pos, column, why, _json_safe(value))
-            else:
-                out[pos] = {"zones": zones}
-            continue
-        ring, why = _ring(value)
-        need = 1 if tool == "point" else _MIN_POINTS[tool]
-        if ring is not None and ((tool == "point" and len(ring) != 1) or len(ring) < need):
-            why = "wrong_arity"
-        if why is None and ring is not None:
-            if normalized:
-                ring = _scale(ring, w, h)
-            if _outside(ring, w, h):
-                why = "out_of_bounds"
-        if why is not None or ring is None:
-            problems.one(pos, column, why or "wrong_type", _json_safe(value))
-        else:
-            out[pos] = ring[0] if tool == "point" else ring
-
-
-def _zones(value: Any, normalized: bool, w: float, h: float) -> tuple[list[Any], str | None]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)) or not value:
-        return [], "wrong_type"
-    zones = []
-    for zone in value:
-        if not isinstance(zone, Mapping) or "region" not in zone:
-            return [], "wrong_type"
-        region, why = _ring(zone["region"])
-        if why or region is None:
-            return [], why or "wrong_type"
-        if len(region) < 3:
-            return [], "wrong_arity"
-        holes = []
-        raw_holes = zone.get("holes")
-        if isinstance(raw_holes, np.ndarray):
-            raw_holes = raw_holes.tolist()
-        for hole in raw_holes or ():
-            ring, why = _ring(hole)
-            if why or ring is None:
-                return [], why or "wrong_type"
-            holes.append(ring)
-        if normalized:
-            region = _scale(region, w, h)
-            holes = [_scale(r, w, h) for r in holes]
-        if _outside(region, w, h) or any(_outside(r, w, h) for r in holes):
-            return [], "out_of_bounds"
-        zones.append({"region": region, "holes": holes})
-    return zones, None
 
 
 def _ner(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[Any]) -> None:
@@ -429,9 +296,3 @@ def _passthrough(
 def _num(value: float) -> float | int:
     """Whole numbers as int (character offsets), others as float."""
     return int(value) if float(value).is_integer() else value
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value

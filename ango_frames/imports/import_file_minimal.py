@@ -1,6 +1,7 @@
 """A minimal builder of the official client's import body (``{"project", "jsonContent"}``).
 
-Stand-in for the builders' ``import_file_items`` until it lands: it lifts each spec label's
+Used for ready-made spec labels sent with ``body="import-file"`` (frames go through
+:func:`ango_frames.imports.import_file.build_import_file`): it lifts each spec label's
 ``answer`` to the top level of a flat import-file item. The import file targets assets by
 ``externalId`` only and has no place for ``status`` / ``assignee``, so labels that need either
 are refused rather than sent without them.

@@ -49,12 +49,26 @@ import pandas as pd
 from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
+from ango_frames.imports.brush import brush_rows, collect_brushes
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
-from ango_frames.imports.problems import Problems
+from ango_frames.imports.options import PayloadOptions, input_frame
+from ango_frames.imports.problems import Problems, Reason
 from ango_frames.imports.relations import build_relations
 
-__all__ = ["LabelBatch", "build_labels", "labels_payload"]
+__all__ = [
+    "BODIES",
+    "LabelBatch",
+    "build_batch",
+    "build_labels",
+    "labels_payload",
+    "validate_labels",
+]
+
+#: The shapes a build can take: the spec's labels (``{project, labels: [{key, answer}]}``),
+#: the official client's import file (flat items, see :mod:`ango_frames.imports.import_file`)
+#: and annotate (one ``{answer}`` body per task).
+BODIES = ("labels", "import-file", "annotate")
 
 
 @dataclass
@@ -64,7 +78,8 @@ class LabelBatch:
     Attributes
     ----------
     body : dict
-        The request body: ``{"project": ..., "labels": [...]}`` (ImportLabelsRequest).
+        The request body: ``{"project": ..., "labels": [...]}`` (ImportLabelsRequest), or
+        ``{"project": ..., "jsonContent": [...]}`` for the import-file body.
     keys : list of (str, str)
         Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")``.
     row_index : list of numpy.ndarray
@@ -89,7 +104,8 @@ class LabelBatch:
 
     @property
     def labels(self) -> list[dict[str, Any]]:
-        return self.body["labels"]
+        """The built items: spec labels, or import-file items (``jsonContent``)."""
+        return self.body["labels"] if "labels" in self.body else self.body["jsonContent"]
 
     def __repr__(self) -> str:
         n_obj = sum(len(r) for r in self.row_index)
@@ -99,12 +115,8 @@ class LabelBatch:
         )
 
 
-def _frame(value: Any) -> pd.DataFrame | None:
-    if value is None:
-        return None
-    if not isinstance(value, pd.DataFrame):
-        raise ConfigError(f"expected a pandas DataFrame, not {type(value).__name__}")
-    return value
+def _frame(value: Any, name: str) -> pd.DataFrame | None:
+    return None if value is None else input_frame(value, name)
 
 
 def _inputs(
@@ -112,25 +124,34 @@ def _inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """(objects, classifications, relations, tasks) from a DataFrame or an ExportTables."""
     if data is None or isinstance(data, pd.DataFrame):
-        objects = data if data is not None else pd.DataFrame()
-        return objects, _frame(classifications), _frame(relations), None
+        objects = input_frame(data, "data") if data is not None else pd.DataFrame()
+        return (
+            objects,
+            _frame(classifications, "classifications="),
+            _frame(relations, "relations="),
+            None,
+        )
     if hasattr(data, "objects"):
-        objects = _frame(data.objects)
+        objects = _frame(data.objects, "objects")
         cls = (
             classifications
             if classifications is not None
             else getattr(data, "classifications", None)
         )
         rel = relations if relations is not None else getattr(data, "relations", None)
-        tasks = _frame(getattr(data, "tasks", None))
-        return objects if objects is not None else pd.DataFrame(), _frame(cls), _frame(rel), tasks
+        return (
+            objects if objects is not None else pd.DataFrame(),
+            _frame(cls, "classifications"),
+            _frame(rel, "relations"),
+            _frame(getattr(data, "tasks", None), "tasks"),
+        )
     raise ConfigError(
         f"data must be a DataFrame or export tables (with .objects), not {type(data).__name__}"
     )
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """Pause the cyclic GC while millions of small dicts are made.
 
     The dicts hold no cycles; without this the collector rescans the growing heap every few
@@ -149,91 +170,108 @@ def build_labels(
     data: Any,
     project: str,
     ontology: Any = None,
-    *,
-    box_format: str = "xywh",
-    normalized: bool = False,
-    sizes: Any = None,
-    nested: dict[str, str] | None = None,
-    classifications: pd.DataFrame | None = None,
-    relations: pd.DataFrame | None = None,
-    status: str | None = None,
-    assignee: str | None = None,
-    on_error: str = "raise",
+    options: PayloadOptions | None = None,
+    **opts: Any,
 ) -> LabelBatch:
     """Build the labels payload and its bookkeeping (row mapping, ids, scores, rejects).
 
-    Parameters are those of :func:`labels_payload`. With ``on_error="skip"`` the valid rows are
+    Arguments are those of :func:`labels_payload`. With ``on_error="skip"`` the valid rows are
     built and the others returned in :attr:`LabelBatch.rejected` / ``failures``; an asset whose
     rows were all rejected gets no label at all (an empty label would wipe its pre-labels).
     """
-    with _no_gc():
-        return _build(
-            data,
-            project,
-            ontology,
-            by="asset",
-            box_format=box_format,
-            normalized=normalized,
-            sizes=sizes,
-            nested=nested,
-            classifications=classifications,
-            relations=relations,
-            extra={"status": status, "assignee": assignee},
-            on_error=on_error,
-        )
+    with no_gc():
+        return build_batch(data, project, ontology, PayloadOptions.of(options, **opts))
 
 
-def _build(
+def validate_labels(
+    data: Any,
+    ontology: Any = None,
+    options: PayloadOptions | None = None,
+    *,
+    body: str = "labels",
+    **opts: Any,
+) -> pd.DataFrame:
+    """Every problem that would stop ``labels_payload(data, ...)``, as a failure-cases frame.
+
+    Takes the same arguments as :func:`labels_payload` (without ``project``; ``on_error`` is
+    ignored) and returns an empty frame when every row is valid. ``body="import-file"`` checks
+    for the import-file body instead (brush masks are allowed there). Nothing is sent.
+    """
+    opts.pop("on_error", None)
+    chosen = PayloadOptions.of(options, **opts)
+    chosen = PayloadOptions.of(chosen, on_error="skip")
+    with no_gc():
+        return build_batch(data, "", ontology, chosen, body=body).failures
+
+
+def build_batch(
     data: Any,
     project: str,
     ontology: Any,
+    opts: PayloadOptions,
     *,
-    by: str,
-    box_format: str,
-    normalized: bool,
-    sizes: Any,
-    nested: dict[str, str] | None,
-    classifications: pd.DataFrame | None,
-    relations: pd.DataFrame | None,
-    extra: dict[str, Any],
-    on_error: str,
+    by: str = "asset",
+    body: str = "labels",
 ) -> LabelBatch:
-    if on_error not in ("raise", "skip"):
-        raise ConfigError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    for name, value in extra.items():
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{name}= must be a string, not {type(value).__name__}")
-    objects, cls_df, rel_df, tasks = _inputs(data, classifications, relations)
+    """The one builder behind labels, import-file items and annotate bodies.
+
+    ``by`` keys the labels by asset (``"asset"``) or by ``task_id`` (``"task"``); ``body`` is one
+    of :data:`BODIES`.
+    """
+    if body not in BODIES:
+        raise ConfigError(f"body must be one of {', '.join(BODIES)}, not {body!r}")
+    if body != "labels" and opts.extra:
+        raise ConfigError(
+            f"the {body} body has no place for {' / '.join(opts.extra)}: use the default body"
+        )
+    objects, cls_df, rel_df, tasks = _inputs(data, opts.classifications, opts.relations)
     onto = Ontology.from_project(ontology) if ontology is not None else None
     keys = AssetKeys(by, tasks)
+    has_brush, brush_only = brush_rows(objects)
+    brush_df = objects[has_brush] if has_brush.any() else None
+    masks_only = objects[brush_only]
+    if brush_only.any():
+        objects = objects[~brush_only]
+    task_brush = tasks[brush_rows(tasks)[0]] if tasks is not None else None
     op = Problems(objects.index)
     cp = Problems(cls_df.index, "classifications.") if cls_df is not None else None
     rp = Problems(rel_df.index, "relations.") if rel_df is not None else None
+    bp = Problems(brush_df.index) if brush_df is not None else None
+    tp = Problems(task_brush.index, "tasks.") if task_brush is not None else None
     if tasks is not None and by == "asset":
         keys.add(tasks, None)
-    slot_o, aid, ext = keys.add(objects, op)
-    slot_c = keys.add(cls_df, cp)[0] if cls_df is not None else -1
-    slot_r = keys.add(rel_df, rp)[0] if rel_df is not None else -1
+    slots: list[tuple[int, Problems]] = []
+    frames = [(objects, op), (cls_df, cp), (rel_df, rp), (task_brush, tp), (brush_df, bp)]
+    for frame, problems in frames:
+        if frame is not None and problems is not None:
+            slots.append((keys.add(frame, problems)[0], problems))
+    slot_o, aid, ext = slots[0][0], *keys.columns(slots[0][0])
     codes = keys.number()
     n_assets = len(keys)
+    code_of = {id(p): codes[slot] for slot, p in slots}
 
     rows = ObjectRows(objects, codes[slot_o], keys, onto, op)
-    rows.build(
-        box_format=box_format, normalized=normalized, sizes=sizes, aid=aid, ext=ext, nested=nested
-    )
+    rows.build(opts, aid=aid, ext=ext)
     entries: list[Entry] = []
     if cls_df is not None and cp is not None:
-        entries = tidy_entries(cls_df, codes[slot_c], onto, cp, rows.object_schema())
+        entries = tidy_entries(cls_df, code_of[id(cp)], onto, cp, rows.object_schema())
         rows.attach(entries, cp)
     # in raise mode every object counts as an end, so only truly dangling ends are reported
     rels: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     if rel_df is not None and rp is not None:
-        rels = build_relations(
-            rel_df, codes[slot_r], onto, rp, rows.ids_by_asset(on_error == "raise"), rows.tracks
-        )
-    problems = [p for p in (op, cp, rp) if p is not None]
-    failures = _failures(problems)
-    if on_error == "raise" and len(failures):
+        ends = rows.ids_by_asset(opts.on_error == "raise")
+        rels = build_relations(rel_df, code_of[id(rp)], onto, rp, ends, rows.links())
+    brushes: dict[int, dict[str, Any]] = {}
+    for frame, problems in ((task_brush, tp), (brush_df, bp)):
+        if frame is not None and problems is not None:
+            found = collect_brushes(frame, code_of[id(problems)], problems, body != "labels")
+            for code, fields in found.items():
+                brushes.setdefault(code, {}).update(fields)
+    no_external = np.zeros(n_assets, dtype=bool)
+    if body == "import-file":
+        no_external = _need_external(keys, slots, codes)
+    failures = _failures([p for _, p in slots])
+    if opts.on_error == "raise" and len(failures):
         raise PayloadError(failures)
 
     valid = (rows.codes >= 0) & ~op.bad
@@ -245,26 +283,32 @@ def _build(
     for entry in entries:
         if entry.object_id is None and not entry.bad:
             global_cls.setdefault(entry.code, []).append(entry.body)
-    rejected_codes = _rejected_codes(rows.codes, op, codes, slot_c, cp, slot_r, rp, n_assets)
+    rejected_codes = np.zeros(n_assets, dtype=bool)
+    for slot, problems in slots:
+        bad = codes[slot][problems.bad]
+        rejected_codes[bad[bad >= 0]] = True
     labels: list[dict[str, Any]] = []
     label_keys: list[tuple[str, str]] = []
     row_index: list[np.ndarray] = []
     label_of_code = np.full(n_assets, -1)
     index = np.asarray(objects.index)[sorted_pos]
+    extra = opts.extra
     for code in range(n_assets):
         lo, hi = int(starts[code]), int(starts[code + 1])
         cls_list = global_cls.get(code, [])
         rel_list = [b for _, b in rels.get(code, [])]
-        if hi == lo and not cls_list and not rel_list and rejected_codes[code]:
+        brush = brushes.get(code)
+        if no_external[code] or (
+            hi == lo and not cls_list and not rel_list and not brush and rejected_codes[code]
+        ):
             continue  # everything for this asset was rejected: send nothing rather than wipe it
-        field, value = keys.field(code)
-        label: dict[str, Any] = {
-            field: value,
-            "answer": {"objects": objs[lo:hi], "classifications": cls_list, "relations": rel_list},
-        }
-        for name, extra_value in extra.items():
-            if extra_value is not None:
-                label[name] = extra_value
+        answer = {"objects": objs[lo:hi], "classifications": cls_list, "relations": rel_list}
+        if body == "import-file":
+            field, value = keys.external_field(code)
+            label: dict[str, Any] = {field: value, **answer, **(brush or {})}
+        else:
+            field, value = keys.field(code)
+            label = {field: value, "answer": answer, **(brush or {}), **extra}
         label_of_code[code] = len(labels)
         labels.append(label)
         label_keys.append((field, value))
@@ -272,15 +316,34 @@ def _build(
     label_of_row = np.full(len(objects), -1)
     if len(vpos):
         label_of_row[vpos] = label_of_code[rows.codes[vpos]]
+    rejected = objects.iloc[np.flatnonzero(op.bad)]
+    if bp is not None and brush_df is not None and len(masks_only):
+        bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
+        if bad_masks.any():
+            rejected = pd.concat([rejected, masks_only[bad_masks]])
     return LabelBatch(
-        body={"project": project, "labels": labels},
+        body={"project": project, "jsonContent" if body == "import-file" else "labels": labels},
         keys=label_keys,
         row_index=row_index,
         scores=rows.scores(sorted_pos, label_of_row),
         id_map=rows.id_map(sorted_pos, label_of_row),
-        rejected=objects.iloc[np.flatnonzero(op.bad)],
+        rejected=rejected,
         failures=failures,
     )
+
+
+def _need_external(
+    keys: AssetKeys, slots: list[tuple[int, Problems]], codes: list[np.ndarray]
+) -> np.ndarray:
+    """Assets the import file cannot name (it targets assets by ``externalId``): recorded as
+    ``missing_asset_key`` on the ``external_id`` column of their rows."""
+    need = np.array([keys.external_field(c)[0] != "externalId" for c in range(len(keys))])
+    if need.any():
+        for slot, problems in slots:
+            c = codes[slot]
+            where = (c >= 0) & need[np.maximum(c, 0)]
+            problems.add(where, "external_id", Reason.MISSING_ASSET_KEY, keys.columns(slot)[0])
+    return need.astype(bool) if len(need) else np.zeros(0, dtype=bool)
 
 
 def _failures(problems: list[Problems]) -> pd.DataFrame:
@@ -290,44 +353,12 @@ def _failures(problems: list[Problems]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _rejected_codes(
-    ocodes: np.ndarray,
-    op: Problems,
-    codes: list[np.ndarray],
-    slot_c: int,
-    cp: Problems | None,
-    slot_r: int,
-    rp: Problems | None,
-    n_assets: int,
-) -> np.ndarray:
-    """Per asset: whether any of its rows (in any table) was rejected."""
-    out = np.zeros(n_assets, dtype=bool)
-    for c, p in (
-        (ocodes, op),
-        (codes[slot_c] if cp else None, cp),
-        (codes[slot_r] if rp else None, rp),
-    ):
-        if p is None or c is None:
-            continue
-        bad = c[p.bad]
-        out[bad[bad >= 0]] = True
-    return out
-
-
 def labels_payload(
     data: Any,
     project: str,
     ontology: Any = None,
-    *,
-    box_format: str = "xywh",
-    normalized: bool = False,
-    sizes: Any = None,
-    nested: dict[str, str] | None = None,
-    classifications: pd.DataFrame | None = None,
-    relations: pd.DataFrame | None = None,
-    status: str | None = None,
-    assignee: str | None = None,
-    on_error: str = "raise",
+    options: PayloadOptions | None = None,
+    **opts: Any,
 ) -> dict[str, Any]:
     """The ``POST /import/labels`` body (ImportLabelsRequest) for a frame of labels.
 
@@ -345,28 +376,16 @@ def labels_payload(
     ontology : dict or Ontology, optional
         The project (``GET /project`` response, ``data.project`` or ``categorySchema``); needed
         to resolve titles, and used to check classes, tools and answers.
-    box_format : {"xywh", "xyxy", "cxcywh"}
-        How the box columns are given.
-    normalized : bool
-        Coordinates are fractions of the asset size (``asset_width`` / ``asset_height``
-        columns, or ``sizes``).
-    sizes : DataFrame or mapping, optional
-        Asset sizes by ``external_id`` / ``asset_id`` (an export's tasks table works); they also
-        turn on the ``out_of_bounds`` check.
-    nested : dict, optional
-        Nested classification (title or schemaId under the row's class) -> column of answers.
-    classifications, relations : DataFrame, optional
-        Global answers and relations in the tidy export shape.
-    status, assignee : str, optional
-        Set on every label.
-    on_error : {"raise", "skip"}
-        ``raise``: one :class:`~ango_frames.errors.PayloadError` listing every problem;
-        ``skip``: leave bad rows out (see :func:`build_labels` to get them back).
+    options : PayloadOptions, optional
+        How the rows are read; or give its fields as keywords (``box_format``, ``normalized``,
+        ``sizes``, ``nested``, ``classifications``, ``relations``, ``status``, ``assignee``,
+        ``on_error``): see :class:`~ango_frames.imports.options.PayloadOptions`.
 
     Raises
     ------
     PayloadError
-        Rows that cannot be imported (``.failure_cases``: row, column, reason, value).
+        Rows that cannot be imported (``.failure_cases``: row, column, reason, value); a brush
+        mask is one (``brush_needs_import_file``): this body has no place for it.
     ConfigError
         Arguments that cannot work (titles without an ontology, unknown ``box_format``, ...).
 
@@ -377,17 +396,4 @@ def labels_payload(
     >>> labels_payload(df, "p1")["labels"][0]["answer"]["objects"][0]["bounding-box"]
     {'x': 10.0, 'y': 20.0, 'width': 30.0, 'height': 40.0}
     """
-    return build_labels(
-        data,
-        project,
-        ontology,
-        box_format=box_format,
-        normalized=normalized,
-        sizes=sizes,
-        nested=nested,
-        classifications=classifications,
-        relations=relations,
-        status=status,
-        assignee=assignee,
-        on_error=on_error,
-    ).body
+    return build_labels(data, project, ontology, options, **opts).body

@@ -14,10 +14,19 @@ import pandas as pd
 
 from ango_frames.errors import ConfigError
 from ango_frames.imports.answers import Entry, nested_from_columns
-from ango_frames.imports.asset_keys import AssetKeys, as_bool, as_int, group_bounds, id_column
-from ango_frames.imports.geometry import asset_sizes, build_geometry, infer_tools
+from ango_frames.imports.asset_keys import (
+    AssetKeys,
+    as_bool,
+    as_int,
+    group_bounds,
+    id_column,
+    made_up_ids,
+)
+from ango_frames.imports.geometry import SEND_KEYS, asset_sizes, build_geometry, infer_tools
 from ango_frames.imports.ontology import Ontology
+from ango_frames.imports.options import PayloadOptions
 from ango_frames.imports.problems import Problems
+from ango_frames.imports.shapes import notna_mask
 
 __all__ = ["ObjectRows"]
 
@@ -49,27 +58,18 @@ class ObjectRows:
         self.page = as_int(frame, "page") or as_int(frame, "frame")
 
     # ---- per-column resolution -----------------------------------------------------------
-    def build(
-        self,
-        *,
-        box_format: str,
-        normalized: bool,
-        sizes: Any,
-        aid: np.ndarray,
-        ext: np.ndarray,
-        nested: dict[str, str] | None,
-    ) -> None:
+    def build(self, opts: PayloadOptions, *, aid: np.ndarray, ext: np.ndarray) -> None:
         p = self.problems
         self.schema = self._classes()
-        self.tools = self._tools(box_format)
-        width, height = asset_sizes(self.frame, sizes, aid, ext)
+        self.tools = self._tools(opts.box_format)
+        width, height = asset_sizes(self.frame, opts.sizes, aid, ext)
         self.geometry = build_geometry(
             self.frame,
             self.tools,
             ~p.bad,
             p,
-            box_format=box_format,
-            normalized=normalized,
+            box_format=opts.box_format,
+            normalized=opts.normalized,
             width=width,
             height=height,
         )
@@ -84,10 +84,19 @@ class ObjectRows:
             p.add(
                 bad, self.page_column, "wrong_type", self.frame[self.page_column].to_numpy(object)
             )
+        self.flags = {
+            field: as_bool(self.frame, column, p)
+            for column, field in (
+                ("interpolation_stopped", "interpolationStopped"),
+                ("lock", "lock"),
+            )
+        }
         self.ids = self._object_ids()
         self._duplicates()
-        if nested:
-            got = nested_from_columns(self.frame, nested, self.schema, ~p.bad, self.onto, p)
+        if opts.nested:
+            got = nested_from_columns(
+                self.frame, dict(opts.nested), self.schema, ~p.bad, self.onto, p
+            )
             self.nested = got
 
     @property
@@ -129,10 +138,17 @@ class ObjectRows:
             types = {k: v.tool for k, v in self.onto.tools.items()}
             from_onto = pd.Series(self.schema, dtype=object).map(types).to_numpy(dtype=object)
             from_onto[pd.isna(from_onto)] = None
+            # the ontology calls a medical 3D box a bounding-box: a row with z says which it is
+            sent_as = pd.Series(given, dtype=object).map(SEND_KEYS).to_numpy(dtype=object)
             clash = pd.notna(given) & pd.notna(from_onto) & (given != from_onto)
+            clash &= ~(sent_as == from_onto)
             p.add(clash, "tool", "tool_mismatch", given)
             fill = pd.isna(tools)
             tools[fill] = from_onto[fill]
+            has_z = (notna_mask(frame, "z1") & notna_mask(frame, "z2")) | (
+                notna_mask(frame, "z") & notna_mask(frame, "depth")
+            )
+            tools[fill & has_z & (tools == "bounding-box")] = "bounding-box-3d"
         missing = pd.isna(tools)
         if missing.any():
             guessed = infer_tools(frame, box_format)
@@ -145,10 +161,30 @@ class ObjectRows:
         """Given object ids, else generated: per track, or per asset and position in it."""
         given = id_column(self.frame, "object_id")
         track = id_column(self.frame, "track_id")
-        ids = given.copy()
         codes = self.codes
         keyed = codes >= 0
         uniques = self.keys.uniques
+        # ids the export reader made up are no hub ids: rows sharing one get one generated id,
+        # and relations / nested answers that name it follow it (``alias``)
+        made = keyed & made_up_ids(given, id_column(self.frame, "task_id"), "o")
+        ids = given.copy()
+        made_pos = np.flatnonzero(made)
+        new: list[str] = []
+        digests: dict[tuple[int, str], str] = {}
+        for c, value in zip(codes[made_pos].tolist(), given[made_pos].tolist(), strict=True):
+            task, _, tail = value.rpartition("/")  # one digest per task, its o<n> kept
+            digest = digests.get((c, task))
+            if digest is None:
+                digest = digests[(c, task)] = _digest(f"{uniques[c]}\x1fm\x1f{task}")
+            new.append(f"{digest}-{tail}")
+        ids[made_pos] = new
+        self.alias: dict[tuple[int, str], str] = dict(
+            zip(
+                zip(codes[made_pos].tolist(), given[made_pos].tolist(), strict=True),
+                new,
+                strict=True,
+            )
+        )
         for i in np.flatnonzero(keyed & pd.notna(track)).tolist():
             tkey = (int(codes[i]), track[i])
             if tkey not in self.tracks:
@@ -167,7 +203,7 @@ class ObjectRows:
             ids[plain] = [
                 f"{digests[c]}-{o}" for c, o in zip(pc, ordinal[plain].tolist(), strict=True)
             ]
-        self.generated = keyed & pd.isna(given)
+        self.generated = keyed & (pd.isna(given) | made)
         self.track = track
         return ids
 
@@ -190,7 +226,15 @@ class ObjectRows:
         ):
             if c >= 0 and o is not None and s is not None:
                 out.setdefault((c, o), s)
+        for (c, made), o in self.alias.items():
+            if (c, o) in out:
+                out.setdefault((c, made), out[(c, o)])
         return out
+
+    def links(self) -> dict[tuple[int, str], str]:
+        """(asset code, name) -> object id, for relation ends that name an object by its
+        ``track_id`` or by an id the export reader made up."""
+        return {**self.tracks, **self.alias}
 
     def attach(self, entries: list[Entry], cp: Problems) -> None:
         """Hang nested answers (entries with an object_id) on their object rows.
@@ -212,8 +256,9 @@ class ObjectRows:
             exact.setdefault((c, o, pg), i)
             nth.setdefault((c, o), []).append(i)
         for entry in owned:
-            pos = exact.get((entry.code, entry.object_id, entry.page))
-            frames = nth.get((entry.code, entry.object_id), [])
+            oid = self.alias.get((entry.code, entry.object_id or ""), entry.object_id)
+            pos = exact.get((entry.code, oid, entry.page))
+            frames = nth.get((entry.code, oid), [])
             if entry.page is None and len(frames) > 1:
                 pos = frames[entry.occurrence] if entry.occurrence < len(frames) else None
             elif pos is None and entry.page is None and frames:
@@ -246,7 +291,7 @@ class ObjectRows:
         plist = pos.tolist()
         geometry = self.geometry
         objs = [
-            {"schemaId": s, "objectId": o, t: geometry[i]}
+            {"schemaId": s, "objectId": o, SEND_KEYS.get(t, t): geometry[i]}
             for s, o, t, i in zip(
                 self.schema[pos].tolist(),
                 self.ids[pos].tolist(),
@@ -260,8 +305,7 @@ class ObjectRows:
             for d, v, ok in zip(objs, values, present, strict=True):
                 if ok:
                     d["page"] = v
-        for column, field in (("interpolation_stopped", "interpolationStopped"), ("lock", "lock")):
-            flags = as_bool(self.frame, column)
+        for field, flags in self.flags.items():
             if flags is not None:
                 for d, v in zip(objs, flags[pos].tolist(), strict=True):
                     if v is not None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.imports.asset_keys import as_int, id_column, object_values
+from ango_frames.imports.asset_keys import as_int, id_column, made_up_ids, object_values
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.problems import Problems
 
@@ -67,8 +67,9 @@ def build_relations(
 ) -> dict[int, list[tuple[int, dict[str, Any]]]]:
     """Relation dicts per asset code, each with its row position.
 
-    ``objects`` holds the object ids of each asset; ``tracks`` maps (asset code, track_id) to the
-    generated object id. Rows with problems are recorded and left out.
+    ``objects`` holds the object ids of each asset; ``tracks`` maps (asset code, track_id or an
+    id the export reader made up) to the object id sent. Rows with problems are recorded and
+    left out. A real ``relation_id`` is sent as the relation's ``objectId``.
     """
     n = len(frame)
     schema, onto_kind = _resolve_classes(
@@ -77,6 +78,8 @@ def build_relations(
     kind = id_column(frame, "kind")
     src, dst = id_column(frame, "from_object_id"), id_column(frame, "to_object_id")
     direction = id_column(frame, "direction")
+    rid = id_column(frame, "relation_id")
+    real_rid = pd.notna(rid) & ~made_up_ids(rid, id_column(frame, "task_id"), "r")
     groups = (
         object_values(frame["group_object_ids"])
         if "group_object_ids" in frame.columns
@@ -101,6 +104,8 @@ def build_relations(
             return tracks.get((_code, value)) if value is not None else None
 
         body: dict[str, Any] = {"schemaId": schema[i]}
+        if real_rid[i]:
+            body["objectId"] = rid[i]
         if k == "single":
             a, b = end(src[i]), end(dst[i])
             if a is None or b is None:

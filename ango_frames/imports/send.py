@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 
@@ -27,8 +26,10 @@ from ango_frames.imports.chunks import (
     sha256_hex,
 )
 from ango_frames.imports.delivery import raise_if_incomplete, send_chunks
+from ango_frames.imports.import_file import build_import_file
 from ango_frames.imports.import_file_minimal import minimal_import_file_items
 from ango_frames.imports.labels import LabelBatch, build_labels
+from ango_frames.imports.prebuilt import prebuilt_batch
 from ango_frames.imports.verify import verify_labels
 
 __all__ = [
@@ -116,30 +117,6 @@ def _is_payload(data: Any) -> bool:
     return isinstance(data, list) and all(isinstance(item, dict) for item in data)
 
 
-def _prebuilt(data: Any, project: str) -> LabelBatch:
-    """A LabelBatch around labels the caller built; only the asset key is checked."""
-    labels = list(data["labels"] if isinstance(data, dict) else data)
-    if isinstance(data, dict) and data.get("project", project) != project:
-        raise ConfigError(f"the payload is for project {data['project']!r}, not {project!r}")
-    keys = []
-    for i, label in enumerate(labels):
-        field = "assetId" if label.get("assetId") else "externalId"
-        if not label.get(field) or not isinstance(label.get("answer"), dict):
-            raise ConfigError(f"label {i} needs assetId or externalId and an answer object")
-        keys.append((field, str(label[field])))
-    empty = pd.DataFrame()
-    return LabelBatch(
-        body={"project": project, "labels": labels},
-        keys=keys,
-        # no input rows: one placeholder per object, so result counts stay right
-        row_index=[np.arange(len(label["answer"].get("objects") or [])) for label in labels],
-        scores=pd.DataFrame(columns=["row", "label", "object_id", "score"]),
-        id_map=pd.DataFrame(columns=["row", "label", "track_id", "object_id"]),
-        rejected=empty,
-        failures=pd.DataFrame(columns=["row", "column", "reason", "value"]),
-    )
-
-
 def import_labels(
     client: Any,
     project: str,
@@ -193,8 +170,9 @@ def import_labels(
     body : {"labels", "import-file"}
         ``labels`` (default): the spec's ``{project, labels: [{externalId | assetId, answer}]}``.
         ``import-file``: the official client's ``{project, jsonContent: [{externalId, objects,
-        classifications, relations}]}`` (externalId only, no status / assignee); same chunking,
-        journal and verification.
+        classifications, relations, brushDataUrl?, medicalBrushDataUrl?}]}`` built by
+        :func:`ango_frames.imports.import_file.build_import_file` (externalId only, no status /
+        assignee; brush masks allowed); same chunking, journal and verification.
 
     Returns
     -------
@@ -215,11 +193,16 @@ def import_labels(
     if body not in BODIES:
         raise ConfigError(f"body must be one of {sorted(BODIES)}, not {body!r}")
     if _is_payload(data):
-        batch = _prebuilt(data, project)
+        labels = data["labels"] if isinstance(data, dict) else data
+        flat = body == "import-file" and not any("answer" in label for label in labels)
+        batch = prebuilt_batch(data, project, body="import-file" if flat else "labels")
+        lift = body == "import-file" and not flat  # ready spec labels sent as import-file items
+        items = minimal_import_file_items(batch.labels) if lift else batch.labels
     else:
         ontology = _ontology(client, project, ontology, data, options)
-        batch = build_labels(data, project, ontology, on_error=on_error, **options)
-    items = batch.labels if body == "labels" else minimal_import_file_items(batch.labels)
+        build = build_labels if body == "labels" else build_import_file
+        batch = build(data, project, ontology, on_error=on_error, **options)
+        items = batch.labels
     chunks = plan_chunks(
         project,
         BODIES[body],

@@ -11,8 +11,11 @@ import pytest
 import ango_frames.accessor  # noqa: F401  (registers DataFrame.ango)
 from ango_frames import read_export
 from ango_frames.errors import MissingColumnsError, PayloadError
+from ango_frames.imports.labels import validate_labels
 from ango_frames.imports.send import DryRun
 from tests.conftest import make_client
+
+ONTOLOGY_WITH_CAR = {"tools": [{"schemaId": "s-car", "title": "car", "tool": "bounding-box"}]}
 
 
 @pytest.fixture(scope="module")
@@ -217,10 +220,20 @@ def test_to_coco_and_to_yolo_write_files(demo, tmp_path):
 # -- wrong frames: MissingColumnsError naming the columns --------------------------------------
 
 
+def test_validate_fails_exactly_as_validate_labels_does():
+    """No asset key: the accessor returns the same failure table, it does not raise."""
+    frame = pd.DataFrame({"title": ["car"], "x": [1.0], "y": [1.0], "width": [2.0], "height": [2]})
+    got = frame.ango.validate(ontology=ONTOLOGY_WITH_CAR)
+    assert list(got["reason"]) == ["missing_asset_key"]
+    pd.testing.assert_frame_equal(got, validate_labels(frame, ONTOLOGY_WITH_CAR))
+    bare = pd.DataFrame({"x": [1.0]})
+    assert set(bare.ango.validate()["reason"]) == {"missing_asset_key", "missing_column"}
+    pd.testing.assert_frame_equal(bare.ango.validate(), validate_labels(bare))
+
+
 @pytest.mark.parametrize(
     "method, args",
     [
-        ("validate", ()),
         ("to_labels", ("p-1",)),
         ("import_labels", ("CLIENT", "p-1")),
     ],

@@ -1,7 +1,8 @@
 """Fuzzing the payload builders: random frames give a valid body or an account of every row.
 
-Frames with NaN, infinities, text in number columns, mixed dtypes, missing columns and empty
-frames go through ``labels.build_labels`` / ``labels_payload`` / ``validate.validate_labels``.
+Frames with NaN, infinities, text in number columns, numpy scalars, booleans as text, repeated
+column names, mixed dtypes, missing columns and empty frames go through
+``labels.build_labels`` / ``labels_payload`` / ``labels.validate_labels``.
 Either a body comes out, or a ``PayloadError`` / ``ConfigError``; and always rows in = rows sent
 + rows rejected, every rejected row named in ``failure_cases``.
 """
@@ -12,14 +13,16 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ango_frames.errors import ConfigError, PayloadError
-from ango_frames.imports.labels import build_labels, labels_payload
-from ango_frames.imports.problems import REASONS, validate_labels
+from ango_frames.imports.labels import build_labels, labels_payload, validate_labels
+from ango_frames.imports.prebuilt import prebuilt_batch
+from ango_frames.imports.problems import REASONS
 from ango_frames.testing import spec
 
 FUZZ = settings(max_examples=80, deadline=None)
@@ -30,11 +33,19 @@ ONTOLOGY = {
         {"tool": "polygon", "title": "car", "schemaId": "poly-1"},  # a shared title
     ]
 }
+NUMPY = (
+    st.builds(np.float64, st.floats(allow_nan=True, allow_infinity=True))
+    | st.builds(np.float32, st.floats(1, 400, width=32))
+    | st.builds(np.int64, st.integers(-(10**6), 10**6))
+    | st.builds(np.bool_, st.booleans())
+)
 NUMBER = (
     st.floats(allow_nan=True, allow_infinity=True, width=64)
     | st.integers(min_value=-(10**6), max_value=10**6)
     | st.sampled_from([0.0, 1.0, 10.0, 500.0, -1.0])
+    | NUMPY
 )
+FLAG = st.sampled_from(["true", "False", "YES", "no", "0", "1", "maybe", ""]) | st.booleans()
 ANY = (
     NUMBER
     | st.none()
@@ -58,6 +69,8 @@ COLUMNS = {
     "score": NUMBER | ANY,
     "object_id": st.text(max_size=3) | st.none(),
     "page": st.integers(min_value=-2, max_value=3) | st.sampled_from([math.inf, 1e30, 2**31]) | ANY,
+    "lock": FLAG | ANY,
+    "interpolation_stopped": FLAG | NUMPY,
 }
 LIKELY = ["external_id", "schema_id", "x", "y", "width", "height"]
 
@@ -79,7 +92,20 @@ def frames(draw: Any) -> pd.DataFrame:
     frame = pd.DataFrame(data, index=_index(draw, n))
     if draw(st.booleans()):  # numeric columns as real float dtypes where they can be
         frame = frame.infer_objects()
+    if len(frame.columns) and draw(st.integers(0, 9)) == 0:  # a repeated column name
+        frame = pd.concat(
+            [frame, frame.iloc[:, [draw(st.integers(0, len(frame.columns) - 1))]]], axis=1
+        )
     return frame
+
+
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+def _expected_flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE
+    return bool(value)
 
 
 def _index(draw: Any, n: int) -> pd.Index:
@@ -109,6 +135,10 @@ def _finite_json(value: Any) -> bool:
 @FUZZ
 @given(frame=frames(), ontology=st.booleans())
 def test_skip_mode_accounts_for_every_row(frame, ontology):
+    if not frame.columns.is_unique:  # which copy is meant cannot be known: never guessed
+        with pytest.raises(ConfigError, match="repeated column name"):
+            build_labels(frame, "p", _with_ontology(ontology), on_error="skip")
+        return
     try:
         batch = build_labels(frame, "p", _with_ontology(ontology), on_error="skip")
     except ConfigError:
@@ -123,6 +153,10 @@ def test_skip_mode_accounts_for_every_row(frame, ontology):
     assert len(objects) == len(sent)
     pages = [o["page"] for o in objects if "page" in o]
     assert all(type(p) is int and 0 <= p < 2**31 for p in pages), pages
+    for column, field in (("lock", "lock"), ("interpolation_stopped", "interpolationStopped")):
+        for row, obj in zip(sent, objects, strict=True):
+            if field in obj:  # a flag is sent as the bool its text says ("false" is False)
+                assert obj[field] is _expected_flag(frame.loc[row, column])
     assert _finite_json(batch.body)
     assert not spec.validate(batch.body, "ImportLabelsRequest")
 
@@ -213,3 +247,32 @@ def test_empty_frames_give_an_empty_body():
         except (ConfigError, PayloadError):
             continue
         assert body == {"project": "p", "labels": []}
+
+
+LEAF = NUMPY | st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([pd.NA, pd.NaT])
+READY_VALUE = st.recursive(
+    LEAF | st.integers() | st.text(max_size=4) | st.none(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@FUZZ
+@given(
+    objects=st.lists(
+        st.dictionaries(st.sampled_from(["x", "y", "page", "lock"]), READY_VALUE), max_size=3
+    )
+)
+def test_ready_payloads_serialise_or_name_every_missing_value(objects):
+    labels = [{"externalId": "a.jpg", "answer": {"objects": objects}}]
+    try:
+        batch = prebuilt_batch({"project": "p", "labels": labels}, "p")
+    except PayloadError as exc:
+        cases = exc.failure_cases
+        assert set(cases["reason"]) <= {"not_finite", "wrong_type"} and len(cases)
+        assert all(c.startswith("answer.objects[") for c in cases["column"])
+        return
+    assert _finite_json(batch.body)
+    assert orjson.loads(orjson.dumps(batch.body)) == batch.body

@@ -210,14 +210,12 @@ def _tables() -> SimpleNamespace:
 
 
 def _as_import(answer: dict) -> dict:
-    """An export answer in import form: tools -> objects, without titles, metadata, ids of
-    answers."""
+    """An export answer in import form: tools -> objects, without titles and metadata; the real
+    ids of answers and relations stay (they are the hub's, and relations may refer to them)."""
 
     def cls(c: dict) -> dict:
         out = {
-            k: v
-            for k, v in c.items()
-            if k not in ("objectId", "title", "tool", "metadata", "classifications")
+            k: v for k, v in c.items() if k not in ("title", "tool", "metadata", "classifications")
         }
         if c.get("classifications"):
             out["classifications"] = [cls(x) for x in c["classifications"]]
@@ -229,9 +227,7 @@ def _as_import(answer: dict) -> dict:
         if t.get("classifications"):
             o["classifications"] = [cls(x) for x in t["classifications"]]
         objects.append(o)
-    relations = [
-        {k: v for k, v in r.items() if k not in ("objectId", "title")} for r in answer["relations"]
-    ]
+    relations = [{k: v for k, v in r.items() if k != "title"} for r in answer["relations"]]
     return {
         "objects": objects,
         "classifications": [cls(c) for c in answer["classifications"]],
@@ -296,14 +292,16 @@ def test_video_track_nested_answers_repeat_per_frame_and_stay_on_their_frame():
             {
                 "schemaId": "s-radio",
                 "answer": "Rain",
-                "classifications": [{"schemaId": "s-notes", "answer": "wet"}],
+                "objectId": "cx",
+                "classifications": [{"schemaId": "s-notes", "answer": "wet", "objectId": "cy"}],
             }
         ],
         [
             {
                 "schemaId": "s-radio",
                 "answer": "Sun",
-                "classifications": [{"schemaId": "s-notes", "answer": "dry"}],
+                "objectId": "cx",
+                "classifications": [{"schemaId": "s-notes", "answer": "dry", "objectId": "cy"}],
             }
         ],
     ]

@@ -8,8 +8,8 @@ import pytest
 
 from ango_frames.errors import PayloadError
 from ango_frames.imports.attachments import attachments_payload
-from ango_frames.imports.labels import build_labels, labels_payload
-from ango_frames.imports.problems import REASONS, validate_labels
+from ango_frames.imports.labels import build_labels, labels_payload, validate_labels
+from ango_frames.imports.problems import REASONS
 
 ONTO = {
     "tools": [
