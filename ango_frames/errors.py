@@ -17,6 +17,7 @@
     ├── ExportDownloadError        the export file could not be downloaded or is not a readable zip
     ├── ExportFormatError          an export file that is not a valid export (.source, .position)
     ├── PayloadError               rows that cannot become a valid import payload (.failure_cases)
+    ├── ImageError                 an asset image or brush mask that cannot be fetched or decoded
     └── ImportIncomplete           some chunks of an import were not acknowledged (.results)
 
     AngoWarning                    base of the warnings ango_frames emits
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "ExportDownloadError",
     "ExportFormatError",
+    "ImageError",
     "ImportIncomplete",
     "MissingColumnsError",
     "NotFound",
@@ -204,6 +206,18 @@ class PayloadError(AngoError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.failure_cases, self.args[0]))
+
+
+class ImageError(AngoError):
+    """An asset image or brush mask could not be fetched or decoded.
+
+    ``source`` is the URL or path without its query string and credentials (signed URLs carry
+    their signature in the query), so the message is safe to log.
+    """
+
+    def __init__(self, message: str, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
 
 
 class ImportIncomplete(AngoError):

@@ -27,6 +27,7 @@ from ango_frames.testing import api
 from ango_frames.testing.demo import build_demo
 from ango_frames.testing.faults import FaultPlan
 from ango_frames.testing.handler import DownloadRecord, HubHandler, RequestRecord
+from ango_frames.testing.pictures import render_picture
 from ango_frames.testing.store import Asset, Project, Store
 
 __all__ = ["LocalHub", "serve"]
@@ -107,6 +108,7 @@ class LocalHub:
         self.errors: list[Exception] = []
         self.project_id: str | None = build_demo(self.state, seed) if demo else None
         self._idempotent: dict[str, tuple[tuple[str, str], int, bytes]] = {}
+        self._pictures: dict[str, bytes] = {}
         self._idem_lock = threading.Lock()
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -124,6 +126,7 @@ class LocalHub:
         server.hub = self  # type: ignore[attr-defined]
         self._server = server
         self._port = server.server_address[1]
+        self.state.asset_base = self.base_url
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -208,6 +211,21 @@ class LocalHub:
                 if asset_or_external_id in (a.id, a.external_id)
                 for att in a.attachments
             ]
+
+    def picture(self, path: str) -> bytes | None:
+        """The PNG served at ``path`` (``/assets/...``), rendered once; None if there is none."""
+        with self._log_lock:
+            cached = self._pictures.get(path)
+        if cached is not None:
+            return cached
+        with self.state.lock:
+            spec = self.state.pictures.get(path)
+        if spec is None:
+            return None
+        data = render_picture(*spec)
+        with self._log_lock:
+            self._pictures[path] = data
+        return data
 
     def _default_project(self) -> str:
         if self.project_id is None:
