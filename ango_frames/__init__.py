@@ -14,6 +14,7 @@ from ango_frames.errors import (
     ConfigError,
     ExportDownloadError,
     ExportFormatError,
+    ImageError,
     ImportIncomplete,
     MissingColumnsError,
     NotFound,
@@ -27,6 +28,7 @@ from ango_frames.export_file import ExportFile
 from ango_frames.importer import DryRun, annotate, import_attachments, import_labels
 from ango_frames.incremental import export_since_last
 from ango_frames.labels import LabelBatch, build_labels, labels_payload
+from ango_frames.look import AssetMask, asset_mask, contact_sheet, masks, plot_asset, write_masks
 from ango_frames.ontology import Ontology
 from ango_frames.parquet import export_to_parquet
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
@@ -42,6 +44,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AngoError",
     "ApiError",
+    "AssetMask",
     "AuthError",
     "BadRequest",
     "Client",
@@ -51,6 +54,7 @@ __all__ = [
     "ExportFile",
     "ExportFormatError",
     "ExportTables",
+    "ImageError",
     "ImportIncomplete",
     "LabelBatch",
     "MissingColumnsError",
@@ -65,14 +69,19 @@ __all__ = [
     "__version__",
     "annotate",
     "annotate_payloads",
+    "asset_mask",
     "attachments_payload",
     "build_labels",
+    "contact_sheet",
     "export_since_last",
     "export_to_parquet",
     "import_attachments",
     "import_labels",
     "labels_payload",
     "mark_key_frames",
+    "masks",
+    "plot_asset",
     "read_export",
     "validate_labels",
+    "write_masks",
 ]

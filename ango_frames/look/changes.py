@@ -8,7 +8,7 @@ import pandas as pd
 
 from ango_frames.errors import ConfigError
 
-__all__ = ["pick_assets", "review_changes"]
+__all__ = ["first_assets", "pick_assets", "review_changes"]
 
 _GEOMETRY = ("x", "y", "width", "height", "rotation", "points", "zones")
 
@@ -48,24 +48,34 @@ def review_changes(tables: Any) -> pd.DataFrame:
     return out.sort_values(["total", "moved"], ascending=False, kind="stable")
 
 
-def pick_assets(tables: Any, n: int, order: str) -> tuple[list[str], dict[str, str] | None]:
-    """``n`` task ids to show, and titles for them (None: the default titles)."""
-    tasks, objects = tables.tasks, tables.objects
+def _image_tasks(objects: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+    """Tasks of single images (sized, not videos) that have objects."""
     images = tasks
     if "metadata_width" in tasks.columns:
         images = tasks[tasks["metadata_width"].notna()]
     if "metadata_frameTotal" in tasks.columns:
         images = images[images["metadata_frameTotal"].isna()]
-    with_objects = images[images["task_id"].isin(objects["task_id"])]
+    return images[images["task_id"].isin(objects["task_id"])]
+
+
+def first_assets(objects: pd.DataFrame, tasks: pd.DataFrame, n: int) -> list[str]:
+    """The task ids of the first ``n`` image assets with objects, in table order."""
+    return [str(t) for t in _image_tasks(objects, tasks)["task_id"].head(n)]
+
+
+def pick_assets(tables: Any, n: int, order: str) -> tuple[list[str], dict[str, str] | None]:
+    """``n`` task ids to show, and titles for them (None: the default titles)."""
+    tasks, objects = tables.tasks, tables.objects
     if order == "first":
-        return [str(t) for t in with_objects["task_id"].head(n)], None
+        return first_assets(objects, tasks, n), None
     if order == "changed":
+        with_objects = _image_tasks(objects, tasks)
         changes = review_changes(tables)
         changes = changes[changes.index.isin(with_objects["task_id"]) & (changes["total"] > 0)]
         top = changes.head(n)
         ext = tasks.drop_duplicates("task_id").set_index("task_id")["external_id"]
         titles = {
-            str(t): f"{ext.get(t, t)}: +{r.added} -{r.deleted} ~{r.moved}"
+            str(t): f"{ext.get(t, t)}: {r.added} added, {r.deleted} deleted, {r.moved} moved"
             for t, r in top.iterrows()
         }
         return [str(t) for t in top.index], titles

@@ -202,13 +202,18 @@ def draw_asset(
         ext = task.get("external_id")
         title = str(task["task_id"] if ext is None or pd.isna(ext) else ext)
         if page is not None:
-            title += f" [{'frame' if 'metadata_frameTotal' in task and pd.notna(task.get('metadata_frameTotal')) else 'page'} {page}]"
+            video = pd.notna(task.get("metadata_frameTotal", None))
+            title += f" [{'frame' if video else 'page'} {page}]"
         summary = answer_summary(classifications, str(task["task_id"]), page) if answers else ""
         if summary:
             title += "\n" + summary
     if title:
         ax.set_title(title, fontsize="small")
     return ax
+
+
+def _task_ids(tasks: pd.DataFrame, keys: Sequence[str]) -> set[str]:
+    return {str(find_task(tasks, k)["task_id"]) for k in keys}
 
 
 def draw_sheet(
@@ -253,7 +258,8 @@ def draw_sheet(
         )
     for ax in axes.ravel()[len(keys) :]:
         ax.set_axis_off()
-    handles = [Patch(facecolor=c, edgecolor=c, label=n) for n, c in palette.items()]
+    shown = set(objects.loc[objects["task_id"].astype(str).isin(_task_ids(tasks, keys)), by].dropna().astype(str))
+    handles = [Patch(facecolor=c, edgecolor=c, label=n) for n, c in palette.items() if n in shown]
     fig.legend(handles=handles, loc="lower center", ncols=min(len(handles), 8), fontsize="small")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.12, wspace=0.05, hspace=0.3)
     return fig
