@@ -23,14 +23,14 @@ from typing import Any
 
 import pandas as pd
 
-from ango_frames import attachments as _attachments
-from ango_frames import importer as _importer
-from ango_frames import labels as _labels
 from ango_frames import training as _training
-from ango_frames import validate as _validate
 from ango_frames.errors import ConfigError, MissingColumnsError
+from ango_frames.imports import attachments as _attachments
+from ango_frames.imports import labels as _labels
+from ango_frames.imports import problems as _validate
+from ango_frames.imports import send as _importer
 from ango_frames.look import changes as _changes
-from ango_frames.look import masks as _masks
+from ango_frames.look import masking as _masks
 from ango_frames.look import plot as _plot
 
 __all__ = ["AngoAccessor"]
@@ -85,7 +85,7 @@ class AngoAccessor:
     def validate(self, project: Any = None, ontology: Any = None, **opts: Any) -> pd.DataFrame:
         """Every problem that would stop an import of these rows; empty when all are valid.
 
-        Delegates to :func:`ango_frames.validate.validate_labels`. Nothing is sent.
+        Delegates to :func:`ango_frames.imports.problems.validate_labels`. Nothing is sent.
 
         Parameters
         ----------
@@ -96,7 +96,7 @@ class AngoAccessor:
         ontology : dict or Ontology, optional
             Needed when rows name their class by ``title``; checks classes, tools and answers.
         **opts
-            The options of :func:`ango_frames.labels.labels_payload` (``box_format``,
+            The options of :func:`ango_frames.imports.labels.labels_payload` (``box_format``,
             ``normalized``, ``sizes``, ``nested``, ``classifications``, ``relations``).
 
         Returns
@@ -113,7 +113,7 @@ class AngoAccessor:
     def to_labels(self, project: str, **opts: Any) -> dict[str, Any]:
         """The ``POST /import/labels`` body for these rows (one label per asset).
 
-        Delegates to :func:`ango_frames.labels.labels_payload`; ``**opts`` are its options
+        Delegates to :func:`ango_frames.imports.labels.labels_payload`; ``**opts`` are its options
         (``ontology``, ``box_format``, ``normalized``, ``sizes``, ``nested``, ...).
 
         Raises
@@ -130,7 +130,7 @@ class AngoAccessor:
     def import_labels(self, client: Any, project: str, **opts: Any) -> Any:
         """Validate these rows, then send them as pre-labels in chunks.
 
-        Delegates to :func:`ango_frames.importer.import_labels` (``ontology``, ``chunk_rows``,
+        Delegates to :func:`ango_frames.imports.send.import_labels` (``ontology``, ``chunk_rows``,
         ``journal``, ``dry_run``, ``on_error``, ``progress`` and the payload options).
 
         Returns
@@ -144,7 +144,7 @@ class AngoAccessor:
     def annotate(self, client: Any, **opts: Any) -> Any:
         """Submit these rows as answers, one ``POST /annotate/{taskId}`` per ``task_id``.
 
-        Delegates to :func:`ango_frames.importer.annotate` (``project``, ``ontology``,
+        Delegates to :func:`ango_frames.imports.send.annotate` (``project``, ``ontology``,
         ``is_plugin``, ``journal``, ``dry_run``, ``on_error`` and the payload options).
 
         Raises
@@ -165,7 +165,7 @@ class AngoAccessor:
     def to_attachments(self, project: str) -> dict[str, Any]:
         """The ``POST /attachments`` body for these rows (one attachment per row).
 
-        Delegates to :func:`ango_frames.attachments.attachments_payload`.
+        Delegates to :func:`ango_frames.imports.attachments.attachments_payload`.
 
         Raises
         ------
@@ -178,7 +178,7 @@ class AngoAccessor:
     def import_attachments(self, client: Any, project: str, **opts: Any) -> Any:
         """Attach these rows' URLs to their assets, validated and chunked.
 
-        Delegates to :func:`ango_frames.importer.import_attachments` (``chunk_rows``,
+        Delegates to :func:`ango_frames.imports.send.import_attachments` (``chunk_rows``,
         ``journal``, ``dry_run``, ``on_error``, ``progress``).
         """
         df = self._attachments_frame("df.ango.import_attachments")
@@ -310,13 +310,13 @@ class AngoAccessor:
     def masks(self, tasks: pd.DataFrame, keys: Iterable[str] | None = None, **options: Any) -> Any:
         """Semantic and instance masks per image, one at a time (an iterator of ``AssetMask``).
 
-        Delegates to :func:`ango_frames.look.masks.iter_masks` (``class_index``, ``brush``, ...).
+        Delegates to :func:`ango_frames.look.masking.iter_masks` (``class_index``, ``brush``, ...).
         """
         tasks = self._look_frames(tasks, "df.ango.masks")
         return _masks.iter_masks(self._df, tasks, keys, **options)
 
     def asset_mask(self, tasks: pd.DataFrame, key: str, **options: Any) -> Any:
-        """The masks of one asset; delegates to :func:`ango_frames.look.masks.asset_mask`."""
+        """The masks of one asset; delegates to :func:`ango_frames.look.masking.asset_mask`."""
         tasks = self._look_frames(tasks, "df.ango.asset_mask")
         return _masks.asset_mask(self._df, tasks, key, **options)
 
@@ -325,7 +325,7 @@ class AngoAccessor:
     ) -> pd.DataFrame:
         """PNG masks under ``dest`` (any fsspec folder), one image in memory at a time.
 
-        Delegates to :func:`ango_frames.look.masks.write_masks`.
+        Delegates to :func:`ango_frames.look.masking.write_masks`.
         """
         tasks = self._look_frames(tasks, "df.ango.write_masks")
         return _masks.write_masks(self._df, tasks, dest, keys, **options)

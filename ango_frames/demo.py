@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from ango_frames.client import Client
-from ango_frames.importer import import_labels
-from ango_frames.parquet import export_to_parquet
-from ango_frames.tables import ExportTables, read_export
+from ango_frames.api.client import Client
+from ango_frames.export.parquet import export_to_parquet
+from ango_frames.export.tables import ExportTables, read_export
+from ango_frames.imports.send import import_labels
 
 __all__ = ["fake_predictions", "run_demo"]
 
@@ -60,8 +60,10 @@ def _summary(tables: ExportTables, echo: Callable[[str], Any]) -> dict[str, Any]
     echo("rows per table:")
     for name, n in rows.items():
         echo(f"  {name:24s} {n:>7,d}")
-    per_class = tables.objects.groupby("title", observed=True).size().sort_values(ascending=False)
-    echo("objects per class:")
+    # a video track has one row per frame: count each (task_id, object_id) once, as notebook 01
+    distinct = tables.objects.drop_duplicates(["task_id", "object_id"])
+    per_class = distinct.groupby("title", observed=True).size().sort_values(ascending=False)
+    echo("objects per class (distinct objects; a video track counts once):")
     for title, n in per_class.items():
         echo(f"  {title:24s} {n:>7,d}")
     hist = tables.stage_history

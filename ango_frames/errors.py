@@ -23,7 +23,7 @@
     AngoWarning                    base of the warnings ango_frames emits
     └── UnknownKeysWarning         export keys the reader does not know (kept in `extra` columns)
 
-requests / urllib3 exceptions are translated in exactly one place (``ango_frames.transport``),
+requests / urllib3 exceptions are translated in exactly one place (``ango_frames.api.transport``),
 always with ``raise ... from exc``. No error message ever contains the api key.
 """
 
@@ -65,7 +65,7 @@ class ConfigError(AngoError, ValueError):
 
 
 class MissingColumnsError(ConfigError):
-    """A DataFrame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
+    """A frame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
 
     def __init__(self, missing: list[str], needed_for: str, have: list[str] | None = None) -> None:
         self.missing = list(missing)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError, MissingColumnsError
-from ango_frames.geometry import BOX_FORMATS
+from ango_frames.imports.geometry import BOX_FORMATS
 
 __all__ = [
     "BOX_FORMATS",
@@ -181,7 +181,7 @@ def image_table(objects: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     return images
 
 
-class ClassIndex(dict):  # type: ignore[type-arg]
+class ClassIndex(dict[str, int]):
     """The class -> index mapping a writer used, plus what it did to fit the format.
 
     ``clipped_boxes``: boxes (or outlines) cut to the image edge; ``outside_boxes``: ones wholly
@@ -235,7 +235,9 @@ def _coco_segments(
     from ango_frames.look.shapes import shape_of
 
     out = []
-    for i, (row, iw, ih) in enumerate(zip(sel.to_dict("records"), sizes["image_w"], sizes["image_h"])):
+    for i, (row, iw, ih) in enumerate(
+        zip(sel.to_dict("records"), sizes["image_w"], sizes["image_h"])
+    ):
         shape = shape_of(row)
         if shape is None:
             report.outside_boxes += 1
@@ -275,20 +277,19 @@ def to_coco(
     if segmentation not in (None, "polygon", "rle"):
         raise ConfigError(f"segmentation must be None, 'polygon' or 'rle', got {segmentation!r}")
     report = ClassIndex()
-    if segmentation is None:
-        sel = boxes(objects, format="xywh")
-    else:
-        sel = _area_objects(objects)
+    sel = boxes(objects, format="xywh") if segmentation is None else _area_objects(objects)
     index = class_index(sel, classes=classes)
     images = _image_sizes(image_table(sel, tasks))
     key = pd.MultiIndex.from_frame(sel[["task_id", "page"]])
     per_image = images.set_index(["task_id", "page"])
     image_ids = per_image["image_id"].reindex(key).to_numpy()
     sizes = per_image[["image_w", "image_h"]].reindex(key).reset_index(drop=True)
-    annotations = []
+    annotations: list[dict[str, Any]] = []
     if segmentation is None:
-        cols = (sel[c].to_numpy(dtype="float64") for c in ("x", "y", "width", "height"))
-        x, y, w, h, clipped, outside = _clip_boxes(*cols, sizes["image_w"].to_numpy(), sizes["image_h"].to_numpy())
+        bx, by, bw, bh = (sel[c].to_numpy(dtype="float64") for c in ("x", "y", "width", "height"))
+        x, y, w, h, clipped, outside = _clip_boxes(
+            bx, by, bw, bh, sizes["image_w"].to_numpy(), sizes["image_h"].to_numpy()
+        )
         report.clipped_boxes, report.outside_boxes = int(clipped.sum()), int(outside.sum())
         for i in np.flatnonzero(~outside):
             annotations.append(
@@ -302,12 +303,12 @@ def to_coco(
                 }
             )
     else:
-        for i, seg in _coco_segments(sel, sizes, segmentation, report):
+        for j, seg in _coco_segments(sel, sizes, segmentation, report):
             annotations.append(
                 {
                     "id": len(annotations) + 1,
-                    "image_id": int(image_ids[i]),
-                    "category_id": index[str(sel["title"].iat[i])] + 1,
+                    "image_id": int(image_ids[j]),
+                    "category_id": index[str(sel["title"].iat[j])] + 1,
                     "segmentation": seg.segmentation,
                     "bbox": seg.bbox,
                     "area": seg.area,
@@ -328,7 +329,12 @@ def to_coco(
     coco = {
         "info": info,
         "images": [
-            {"id": int(r.image_id), "file_name": r.file_name, "width": size(r.image_w), "height": size(r.image_h)}
+            {
+                "id": int(r.image_id),
+                "file_name": r.file_name,
+                "width": size(r.image_w),
+                "height": size(r.image_h),
+            }
             for r in images.itertuples(index=False)
         ],
         "annotations": annotations,
@@ -347,8 +353,8 @@ def _yolo_lines(
     iw, ih = sizes["image_w"].to_numpy(), sizes["image_h"].to_numpy()
     ids = [index[str(t)] for t in sel["title"]]
     if task == "detect":
-        cols = (sel[c].to_numpy(dtype="float64") for c in ("x", "y", "width", "height"))
-        x, y, w, h, clipped, outside = _clip_boxes(*cols, iw, ih)
+        bx, by, bw, bh = (sel[c].to_numpy(dtype="float64") for c in ("x", "y", "width", "height"))
+        x, y, w, h, clipped, outside = _clip_boxes(bx, by, bw, bh, iw, ih)
         report.clipped_boxes, report.outside_boxes = int(clipped.sum()), int(outside.sum())
         cx, cy, nw, nh = (x + w / 2) / iw, (y + h / 2) / ih, w / iw, h / ih
         return [
@@ -366,8 +372,8 @@ def _yolo_lines(
             report.outside_boxes += 1
             lines.append(None)
             continue
-        coords, clipped, dropped = got
-        report.clipped_boxes += int(clipped)
+        coords, cut, dropped = got
+        report.clipped_boxes += int(cut)
         report.dropped_parts += int(dropped)
         lines.append(f"{c} " + " ".join(f"{v:.6f}" for v in coords))
     return lines
@@ -398,7 +404,9 @@ def to_yolo(
     per_image = images.set_index(["task_id", "page"])
     key = pd.MultiIndex.from_frame(sel[["task_id", "page"]])
     sizes = per_image[["image_w", "image_h"]].reindex(key).reset_index(drop=True)
-    unknown = sel.loc[(sizes["image_w"].isna() | sizes["image_h"].isna()).to_numpy(), "task_id"].unique()
+    unknown = sel.loc[
+        (sizes["image_w"].isna() | sizes["image_h"].isna()).to_numpy(), "task_id"
+    ].unique()
     if len(unknown):
         raise ConfigError(
             f"YOLO needs each asset's width and height; unknown for task(s) {sorted(unknown)[:10]}"

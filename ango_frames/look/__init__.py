@@ -7,6 +7,6 @@ drawing needs the ``[plot]`` extra (matplotlib and pillow).
 from __future__ import annotations
 
 from ango_frames.look.api import asset_mask, contact_sheet, masks, plot_asset, write_masks
-from ango_frames.look.masks import AssetMask
+from ango_frames.look.masking import AssetMask
 
 __all__ = ["AssetMask", "asset_mask", "contact_sheet", "masks", "plot_asset", "write_masks"]

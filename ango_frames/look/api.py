@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.look import masks as _masks
+from ango_frames.look import masking as _masks
 from ango_frames.look import plot as _plot
 from ango_frames.look.changes import pick_assets
 
@@ -67,7 +67,7 @@ def contact_sheet(
 
 
 def asset_mask(tables: Any, key: str, **options: Any) -> _masks.AssetMask:
-    """The semantic and instance masks of one asset (see ``ango_frames.look.masks``)."""
+    """The semantic and instance masks of one asset (see ``ango_frames.look.masking``)."""
     objects, tasks = _frames(tables)
     return _masks.asset_mask(objects, tasks, key, **options)
 

@@ -86,7 +86,7 @@ def asset_size(task: pd.Series) -> tuple[int, int] | None:
     w, h = _value(task, "metadata_width"), _value(task, "metadata_height")
     if w is None or h is None:
         return None
-    return int(round(float(w))), int(round(float(h)))
+    return round(float(w)), round(float(h))
 
 
 def image_url(task: pd.Series, page: int | None) -> str | None:
@@ -172,9 +172,7 @@ def decode_image(data: bytes, source: str = "") -> np.ndarray:
         raise ImageError(f"cannot decode the image {where}: {exc}", where) from None
 
 
-def load_image(
-    image: Any, *, storage_options: Mapping[str, Any] | None = None
-) -> np.ndarray:
+def load_image(image: Any, *, storage_options: Mapping[str, Any] | None = None) -> np.ndarray:
     """An image as a numpy array, from an array, bytes, a path or an fsspec URL."""
     if isinstance(image, np.ndarray):
         return image

@@ -36,14 +36,18 @@ def review_changes(tables: Any) -> pd.DataFrame:
     left = before[key].assign(sig_l=_signature(before).to_numpy())
     right = after[key].assign(sig_r=_signature(after).to_numpy())
     pairs = left.merge(right, on=key, how="outer", indicator=True)
-    out = pd.DataFrame(
-        {
-            "added": pairs["_merge"].eq("right_only"),
-            "deleted": pairs["_merge"].eq("left_only"),
-            "moved": pairs["_merge"].eq("both") & pairs["sig_l"].ne(pairs["sig_r"]),
-            "task_id": pairs["task_id"],
-        }
-    ).groupby("task_id")[["added", "deleted", "moved"]].sum()
+    out = (
+        pd.DataFrame(
+            {
+                "added": pairs["_merge"].eq("right_only"),
+                "deleted": pairs["_merge"].eq("left_only"),
+                "moved": pairs["_merge"].eq("both") & pairs["sig_l"].ne(pairs["sig_r"]),
+                "task_id": pairs["task_id"],
+            }
+        )
+        .groupby("task_id")[["added", "deleted", "moved"]]
+        .sum()
+    )
     out["total"] = out.sum(axis=1)
     return out.sort_values(["total", "moved"], ascending=False, kind="stable")
 

@@ -258,7 +258,11 @@ def draw_sheet(
         )
     for ax in axes.ravel()[len(keys) :]:
         ax.set_axis_off()
-    shown = set(objects.loc[objects["task_id"].astype(str).isin(_task_ids(tasks, keys)), by].dropna().astype(str))
+    shown = set(
+        objects.loc[objects["task_id"].astype(str).isin(_task_ids(tasks, keys)), by]
+        .dropna()
+        .astype(str)
+    )
     handles = [Patch(facecolor=c, edgecolor=c, label=n) for n, c in palette.items() if n in shown]
     fig.legend(handles=handles, loc="lower center", ncols=min(len(handles), 8), fontsize="small")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.12, wspace=0.05, hspace=0.3)

@@ -75,7 +75,12 @@ def coco_segment(shape: Shape, size: tuple[int, int] | None, mode: str) -> Segme
         if not mask.any():
             return None
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        bbox = [float(cols[0]), float(rows[0]), float(cols[-1] + 1 - cols[0]), float(rows[-1] + 1 - rows[0])]
+        bbox = [
+            float(cols[0]),
+            float(rows[0]),
+            float(cols[-1] + 1 - cols[0]),
+            float(rows[-1] + 1 - rows[0]),
+        ]
         return Segment(rle_encode(mask), bbox, float(mask.sum()), clipped, True)
     polygons, area = [], 0.0
     for zone in shape.zones:

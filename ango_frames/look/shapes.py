@@ -76,7 +76,9 @@ def shape_of(row: Any) -> Shape | None:
             region = _ring(zone.get("region"))
             if region is None or len(region) < 3:
                 continue
-            holes = [_ring(h) for h in (zone.get("holes") if not _missing(zone.get("holes")) else [])]
+            holes = [
+                _ring(h) for h in (zone.get("holes") if not _missing(zone.get("holes")) else [])
+            ]
             out.append([region, *[h for h in holes if h is not None and len(h) >= 3]])
         return Shape("area", out) if out else None
     if tool == "polyline":

@@ -9,6 +9,7 @@ labels and size always give the same bytes.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -65,12 +66,16 @@ def _areas(row: dict[str, Any], shape: Any) -> list[list[np.ndarray]]:
         x, y = pts[0]
         return [[box_ring(x - 4, y - 4, 8, 8)]]
     strips = []
-    for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
         dx, dy = x1 - x0, y1 - y0
         norm = float(np.hypot(dx, dy)) or 1.0
         nx, ny = -dy / norm * 2, dx / norm * 2
         strips.append(
-            [np.array([[x0 + nx, y0 + ny], [x1 + nx, y1 + ny], [x1 - nx, y1 - ny], [x0 - nx, y0 - ny]])]
+            [
+                np.array(
+                    [[x0 + nx, y0 + ny], [x1 + nx, y1 + ny], [x1 - nx, y1 - ny], [x0 - nx, y0 - ny]]
+                )
+            ]
         )
     return strips
 
