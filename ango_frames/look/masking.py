@@ -314,7 +314,6 @@ def write_masks(
     objects, skipped.
     """
     import fsspec
-    from tqdm.auto import tqdm
 
     index = _index(objects, class_index, by)
     fs, root = fsspec.core.url_to_fs(dest, **(storage_options or {}))
@@ -331,7 +330,11 @@ def write_masks(
         storage_options=storage_options,
     )
     rows = []
-    for m in tqdm(images, desc="masks", unit="image", disable=not progress):
+    if progress:
+        from tqdm.auto import tqdm
+
+        images = tqdm(images, desc="masks", unit="image")
+    for m in images:
         fs.pipe_file(f"{root}/semantic/{m.file_name}.png", encode_png(m.semantic))
         fs.pipe_file(f"{root}/instance/{m.file_name}.png", encode_png(m.instance))
         rows.append((m.task_id, m.page, m.file_name, len(m.instances), sum(m.skipped.values())))
