@@ -164,6 +164,8 @@ def _draw(
     records: list[tuple[Any, ...]] = []
     skipped: Counter[str] = Counter()
 
+    drawn: list[tuple[slice, slice]] = []  # where each instance was painted
+
     def paint(rs: slice, cs: slice, inside: np.ndarray | None, k: int, class_id: int) -> None:
         if inside is None:  # a whole box
             instance[rs, cs] = k
@@ -171,6 +173,10 @@ def _draw(
         else:
             instance[rs, cs][inside] = k
             semantic[rs, cs][inside] = class_id
+        while len(drawn) < k:
+            drawn.append((slice(0, 0), slice(0, 0)))
+        a, b = drawn[k - 1]
+        drawn[k - 1] = (_union(a, rs), _union(b, cs))
 
     for obj in rows:
         shape = shape_of(obj)
@@ -197,9 +203,12 @@ def _draw(
         paint(slice(0, h), slice(0, w), mask, k, index[brush_class] + 1)
         records.append((k, None, brush_class, index[brush_class] + 1))
     instances = pd.DataFrame(records, columns=["instance", "object_id", "title", "class_id"])
-    # pixels per instance as visible after overlaps (one pass over the image)
-    visible = np.bincount(instance.ravel(), minlength=len(records) + 1) if records else [0]
-    instances["pixels"] = np.asarray(visible[1 : len(records) + 1], dtype=np.int64)
+    # pixels per instance as visible after overlaps, counted within each one's own extent
+    visible = [
+        int(np.count_nonzero(instance[drawn[k - 1]] == k)) if k <= len(drawn) else 0
+        for k in range(1, len(records) + 1)
+    ]
+    instances["pixels"] = np.asarray(visible, dtype=np.int64)
     return AssetMask(
         str(task["task_id"]),
         page,
@@ -210,6 +219,12 @@ def _draw(
         dict(skipped),
         mask,
     )
+
+
+def _union(a: slice, b: slice) -> slice:
+    if a.stop <= a.start:
+        return b
+    return slice(min(a.start, b.start), max(a.stop, b.stop))
 
 
 def mask_images(objects: pd.DataFrame, tasks: pd.DataFrame) -> list[tuple[str, int | None]]:
