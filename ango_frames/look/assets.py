@@ -148,8 +148,13 @@ def read_bytes(source: str, storage_options: Mapping[str, Any] | None = None) ->
 
 
 def _safe(text: str, source: str) -> str:
-    """An error text with the full source (query string and all) replaced by its public form."""
-    return text.replace(source, public_source(source))[:300]
+    """An error text without the source's query string or credentials, wherever they appear."""
+    parts = urlsplit(source)
+    text = text.replace(source, public_source(source))
+    for secret in (parts.query, parts.password, parts.username):
+        if secret:
+            text = text.replace(secret, "...")
+    return text[:300]
 
 
 def decode_image(data: bytes, source: str = "") -> np.ndarray:

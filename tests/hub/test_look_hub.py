@@ -112,3 +112,19 @@ def test_the_demo_without_matplotlib_names_the_extra(tmp_path):
         "(`pip install 'ango-frames[plot]'` would draw the labels on their images here)",
         "None",
     ]
+
+
+def test_unfetchable_pictures_raise_image_error_without_the_signature(demo):
+    from ango_frames.errors import ImageError
+    from ango_frames.look.assets import load_image
+
+    hub, _ = demo
+    signed = f"{hub.base_url}/assets/demo/gone.png?X-Amz-Signature=topsecret"
+    with pytest.raises(ImageError, match="HTTP 404") as err:
+        load_image(signed)
+    assert "topsecret" not in str(err.value) and err.value.source.endswith("/gone.png")
+    with LocalHub(demo=False) as stopped:
+        url = f"{stopped.base_url}/a.png?X-Amz-Signature=topsecret&X-Amz-Credential=me"
+    with pytest.raises(ImageError, match="ConnectionError") as err:  # nothing listens there now
+        load_image(url, storage_options={"timeout": 5})
+    assert "topsecret" not in str(err.value) and "X-Amz" not in str(err.value)
