@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
+import importlib.metadata as _metadata
 
 from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
 from ango_frames.api.client import Client
@@ -11,6 +10,7 @@ from ango_frames.api.incremental import export_since_last
 from ango_frames.api.transport import RetryPolicy
 from ango_frames.errors import (
     AngoError,
+    AngoWarning,
     ApiError,
     AuthError,
     BadRequest,
@@ -26,6 +26,7 @@ from ango_frames.errors import (
     RequestTimeout,
     ServerError,
     TransportError,
+    UnknownKeysWarning,
 )
 from ango_frames.export.parquet import export_to_parquet
 from ango_frames.export.tables import ExportTables, read_export
@@ -41,9 +42,9 @@ from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.video import mark_key_frames
 
 try:
-    __version__ = _version("ango-frames")  # one source of truth: pyproject.toml
+    __version__ = _metadata.version("ango-frames")  # one source of truth: pyproject.toml
 except (
-    _PackageNotFoundError
+    _metadata.PackageNotFoundError
 ):  # pragma: no cover - imported from a source tree that is not installed
     __version__ = "0+unknown"
 
@@ -51,6 +52,7 @@ __all__ = [
     "SCHEMAS",
     "SCHEMA_VERSION",
     "AngoError",
+    "AngoWarning",
     "ApiError",
     "AssetMask",
     "AuthError",
@@ -74,6 +76,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "TransportError",
+    "UnknownKeysWarning",
     "__version__",
     "annotate",
     "annotate_payloads",

@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Parquet only: one Hive partition folder per stage or batch (default: none)",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Parquet only: replace the tables already in DEST, whole, once the new ones are "
+        "written (default: off, a DEST holding tables is refused)",
+    )
+    p.add_argument(
         "--keep-zip",
         metavar="PATH",
         help="also keep the downloaded export zip at PATH (default: a temporary file)",
@@ -275,7 +281,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         dest=args.keep_zip,
     )
     written = write_tables(
-        export, args.dest, to=args.to, partition_by=args.partition_by, progress=not args.no_progress
+        export,
+        args.dest,
+        to=args.to,
+        partition_by=args.partition_by,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     for table, rows in written.items():
         print(f"{table:24s} {rows:>10,d} rows")

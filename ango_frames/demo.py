@@ -116,7 +116,7 @@ def run_demo(
             dest=os.path.join(out_dir, "export.zip"),
         )
         echo(f"exported {export.size:,} bytes -> {export.path}")
-        export_to_parquet(export, tables_dir)
+        export_to_parquet(export, tables_dir, overwrite=True)  # the demo's own folder
         echo(f"tidy Parquet tables -> {tables_dir}/")
         tables = ExportTables.from_parquet(tables_dir)
         summary = _summary(tables, echo)

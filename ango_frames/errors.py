@@ -49,6 +49,7 @@ __all__ = [
     "NotFound",
     "PayloadError",
     "RateLimited",
+    "RepairedTextWarning",
     "RequestTimeout",
     "ServerError",
     "TransportError",
@@ -241,3 +242,8 @@ class AngoWarning(UserWarning):
 
 class UnknownKeysWarning(AngoWarning):
     """The export holds keys the reader does not know; they are kept in ``extra`` columns."""
+
+
+class RepairedTextWarning(AngoWarning):
+    """A string of the export was not valid Unicode (a lone surrogate, as JavaScript writes a cut
+    emoji); the character was replaced by U+FFFD and the record read."""

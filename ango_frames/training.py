@@ -296,7 +296,7 @@ def to_coco(
                 {
                     "id": len(annotations) + 1,
                     "image_id": int(image_ids[i]),
-                    "category_id": index[str(sel["title"].iat[i])] + 1,
+                    "category_id": index[str(sel["title"].iat[int(i)])] + 1,
                     "bbox": [float(x[i]), float(y[i]), float(w[i]), float(h[i])],
                     "area": float(w[i] * h[i]),
                     "iscrowd": 0,
@@ -330,7 +330,7 @@ def to_coco(
         "info": info,
         "images": [
             {
-                "id": int(r.image_id),
+                "id": int(r.image_id),  # type: ignore[arg-type]
                 "file_name": r.file_name,
                 "width": size(r.image_w),
                 "height": size(r.image_h),

@@ -39,7 +39,8 @@ index""",
         """\
 single = objects[objects["page"].isna()]
 key = single.groupby("task_id")["tool"].nunique().idxmax()  # the asset with the most tools
-print(tasks.set_index("task_id").loc[key, "external_id"], sorted(single.query("task_id == @key")["tool"].unique()))
+tools = sorted(single.query("task_id == @key")["tool"].unique())
+print(tasks.set_index("task_id").loc[key, "external_id"], tools)
 show(plot_asset(tables, key, fill=True).figure)""",
     ),
     (
@@ -136,7 +137,7 @@ print("RLE of", road["segmentation"]["size"], "with", len(road["segmentation"]["
         "code",
         """\
 yolo = objects.ango.to_yolo(tasks, "memory://yolo-seg", classes=index, task="segment")
-print(yolo.files, "files;", yolo.clipped_boxes, "clipped,", yolo.dropped_parts, "with holes left out")
+print(yolo.files, "files;", yolo.clipped_boxes, "clipped,", yolo.dropped_parts, "without holes")
 line = fs.cat("/yolo-seg/" + mask.file_name + ".txt").decode().splitlines()[0]
 print(line[:90], "...")""",
     ),

@@ -70,11 +70,13 @@ def write_tables(
     progress: bool = False,
     storage_options: dict[str, Any] | None = None,
     dest_storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, int]:
     """Write every table of the export ``src`` under ``dest``; returns rows per table.
 
-    ``to="parquet"`` writes one dataset per table (``dest/<table>/``, see ``export_to_parquet``);
-    ``"csv"`` / ``"ndjson"`` write ``dest/<table>.csv`` / ``dest/<table>.ndjson``.
+    ``to="parquet"`` writes one dataset per table (``dest/<table>/``, see ``export_to_parquet``,
+    also for ``overwrite``); ``"csv"`` / ``"ndjson"`` write ``dest/<table>.csv`` /
+    ``dest/<table>.ndjson``.
     """
     if to == "parquet":
         written = export_to_parquet(
@@ -84,6 +86,7 @@ def write_tables(
             dest_storage_options=dest_storage_options,
             partition_by=partition_by,
             progress=progress,
+            overwrite=overwrite,
         )
         fs, _ = fsspec.core.url_to_fs(dest, **(dest_storage_options or {}))
         counts = {}

@@ -246,7 +246,7 @@ def test_parquet_refuses_a_used_destination(cluster_client, ndjson, tmp_path):
     with pytest.warns(UnknownKeysWarning):
         spread = afd.read_export(str(ndjson), tables=["tasks"])
     afd.to_parquet(spread, tmp_path / "d")
-    with pytest.raises(ConfigError, match="not empty"):
+    with pytest.raises(ConfigError, match="already holds a dataset"):
         afd.to_parquet(spread, tmp_path / "d")
     before = sorted((tmp_path / "d").rglob("*.parquet"))
     afd.to_parquet(spread, tmp_path / "d", overwrite=True)

@@ -63,7 +63,7 @@ ONTOLOGY = {
     ],
 }
 
-# what the export holds for task T1 (FORMAT.md §2-§4 shapes)
+# what the export holds for task T1 (docs/format.md §2-§4 shapes)
 EXPORT_ANSWER = {
     "tools": [
         {
