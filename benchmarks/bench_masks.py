@@ -192,7 +192,8 @@ def main() -> None:
                 runs[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
                 r = runs[side][-1]
                 print(
-                    f"  rep {rep + 1} {side:4s}: {r['seconds']:7.2f} s, peak RSS {r['rss_mb']:6.0f} MB"
+                    f"  rep {rep + 1} {side:4s}: {r['seconds']:7.2f} s ({r['cpu']:.2f} s CPU), "
+                    f"peak RSS {r['rss_mb']:6.0f} MB"
                 )
     for side, label in (("ours", "ango_frames iter_masks"), ("pil", "PIL ImageDraw loop")):
         t = [r["seconds"] for r in runs[side]]
