@@ -18,6 +18,7 @@ from ango_frames.errors import (
     ConfigError,
     ExportDownloadError,
     ExportFormatError,
+    ImageError,
     ImportIncomplete,
     MissingColumnsError,
     NotFound,
@@ -39,6 +40,7 @@ from ango_frames.imports.labels import LabelBatch, build_labels, labels_payload,
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions
 from ango_frames.imports.send import DryRun, annotate, import_attachments, import_labels
+from ango_frames.look import AssetMask, asset_mask, contact_sheet, masks, plot_asset, write_masks
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.video import mark_key_frames
 
@@ -55,6 +57,7 @@ __all__ = [
     "AngoError",
     "AngoWarning",
     "ApiError",
+    "AssetMask",
     "AuthError",
     "BadRequest",
     "Client",
@@ -65,6 +68,7 @@ __all__ = [
     "ExportFormatError",
     "ExportRequest",
     "ExportTables",
+    "ImageError",
     "ImportIncomplete",
     "LabelBatch",
     "MissingColumnsError",
@@ -82,8 +86,10 @@ __all__ = [
     "__version__",
     "annotate",
     "annotate_payloads",
+    "asset_mask",
     "attachments_payload",
     "build_labels",
+    "contact_sheet",
     "export_since_last",
     "export_to_parquet",
     "import_attachments",
@@ -91,6 +97,9 @@ __all__ = [
     "import_labels",
     "labels_payload",
     "mark_key_frames",
+    "masks",
+    "plot_asset",
     "read_export",
     "validate_labels",
+    "write_masks",
 ]

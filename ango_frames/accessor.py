@@ -28,6 +28,9 @@ from ango_frames.errors import ConfigError, MissingColumnsError
 from ango_frames.imports import attachments as _attachments
 from ango_frames.imports import labels as _labels
 from ango_frames.imports import send as _importer
+from ango_frames.look import changes as _changes
+from ango_frames.look import masking as _masks
+from ango_frames.look import plot as _plot
 
 __all__ = ["AngoAccessor"]
 
@@ -60,7 +63,9 @@ class AngoAccessor:
     On prediction / attachment frames: :meth:`validate`, :meth:`to_labels`,
     :meth:`import_labels`, :meth:`annotate`, :meth:`to_attachments`,
     :meth:`import_attachments`. On exported tables (``read_export``): :meth:`boxes`,
-    :meth:`class_index`, :meth:`split`, :meth:`to_coco`, :meth:`to_yolo`.
+    :meth:`class_index`, :meth:`split`, :meth:`to_coco`, :meth:`to_yolo`, and pictures and masks:
+    :meth:`plot_asset`, :meth:`contact_sheet`, :meth:`masks`, :meth:`asset_mask`,
+    :meth:`write_masks`.
     """
 
     def __init__(self, df: pd.DataFrame) -> None:
@@ -224,19 +229,26 @@ class AngoAccessor:
         tasks: pd.DataFrame,
         dest: str | None = None,
         *,
-        classes: Iterable[str] | None = None,
+        classes: Iterable[str] | Mapping[str, int] | None = None,
+        segmentation: str | None = None,
         storage_options: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """COCO detection JSON of this ``objects`` table's boxes; written to ``dest`` if given.
+        """COCO JSON of this ``objects`` table; written to ``dest`` if given.
 
         Delegates to :func:`ango_frames.training.to_coco`; ``tasks`` is the export's tasks
-        table (file names and image sizes).
+        table (file names and image sizes); ``segmentation`` is None (boxes), ``"polygon"`` or
+        ``"rle"``.
         """
         tasks = _require_frame(tasks, "tasks")
         _training.require_columns(self._df, _EXPORT_OBJECT_COLUMNS, "df.ango.to_coco")
         _training.require_columns(tasks, ["task_id", "external_id"], "df.ango.to_coco (tasks)")
         return _training.to_coco(
-            self._df, tasks, dest, classes=classes, storage_options=storage_options
+            self._df,
+            tasks,
+            dest,
+            classes=classes,
+            segmentation=segmentation,
+            storage_options=storage_options,
         )
 
     def to_yolo(
@@ -244,7 +256,8 @@ class AngoAccessor:
         tasks: pd.DataFrame,
         dest_dir: str,
         *,
-        classes: Iterable[str] | None = None,
+        classes: Iterable[str] | Mapping[str, int] | None = None,
+        task: str = "detect",
         storage_options: Mapping[str, Any] | None = None,
     ) -> dict[str, int]:
         """YOLO label files (one ``.txt`` per image, plus ``classes.txt``) under ``dest_dir``.
@@ -261,5 +274,58 @@ class AngoAccessor:
             "df.ango.to_yolo (tasks)",
         )
         return _training.to_yolo(
-            self._df, tasks, dest_dir, classes=classes, storage_options=storage_options
+            self._df, tasks, dest_dir, classes=classes, task=task, storage_options=storage_options
         )
+
+    # -- pictures and masks (ango_frames.look) ---------------------------------------------------
+
+    def _look_frames(self, tasks: Any, needed_for: str) -> pd.DataFrame:
+        tasks = _require_frame(tasks, "tasks")
+        _training.require_columns(self._df, ["task_id", "tool", "title"], needed_for)
+        _training.require_columns(tasks, ["task_id"], f"{needed_for} (tasks)")
+        return tasks
+
+    def plot_asset(self, tasks: pd.DataFrame, key: str, **options: Any) -> Any:
+        """Draw one asset's objects (of this ``objects`` table) over its image; the Axes.
+
+        Delegates to :func:`ango_frames.look.plot.draw_asset` (options as ``af.plot_asset``;
+        pass ``classifications=`` for the answer summary). Needs the ``[plot]`` extra.
+        """
+        tasks = self._look_frames(tasks, "df.ango.plot_asset")
+        return _plot.draw_asset(self._df, tasks, key, **options)
+
+    def contact_sheet(
+        self, tasks: pd.DataFrame, keys: Iterable[str] | int = 12, **options: Any
+    ) -> Any:
+        """A grid of assets (``keys``, or the first ``n`` image assets with objects); the Figure.
+
+        Delegates to :func:`ango_frames.look.plot.draw_sheet`; ``af.contact_sheet`` can also
+        pick the assets reviewers changed most. Needs the ``[plot]`` extra.
+        """
+        tasks = self._look_frames(tasks, "df.ango.contact_sheet")
+        if isinstance(keys, int):
+            keys = _changes.first_assets(self._df, tasks, keys)
+        return _plot.draw_sheet(self._df, tasks, list(keys), **options)
+
+    def masks(self, tasks: pd.DataFrame, keys: Iterable[str] | None = None, **options: Any) -> Any:
+        """Semantic and instance masks per image, one at a time (an iterator of ``AssetMask``).
+
+        Delegates to :func:`ango_frames.look.masking.iter_masks` (``class_index``, ``brush``, ...).
+        """
+        tasks = self._look_frames(tasks, "df.ango.masks")
+        return _masks.iter_masks(self._df, tasks, keys, **options)
+
+    def asset_mask(self, tasks: pd.DataFrame, key: str, **options: Any) -> Any:
+        """The masks of one asset; delegates to :func:`ango_frames.look.masking.asset_mask`."""
+        tasks = self._look_frames(tasks, "df.ango.asset_mask")
+        return _masks.asset_mask(self._df, tasks, key, **options)
+
+    def write_masks(
+        self, tasks: pd.DataFrame, dest: str, keys: Iterable[str] | None = None, **options: Any
+    ) -> pd.DataFrame:
+        """PNG masks under ``dest`` (any fsspec folder), one image in memory at a time.
+
+        Delegates to :func:`ango_frames.look.masking.write_masks`.
+        """
+        tasks = self._look_frames(tasks, "df.ango.write_masks")
+        return _masks.write_masks(self._df, tasks, dest, keys, **options)

@@ -78,6 +78,23 @@ def _summary(tables: ExportTables, echo: Callable[[str], Any]) -> dict[str, Any]
     }
 
 
+def _picture(tables: ExportTables, path: str, echo: Callable[[str], Any]) -> str | None:
+    """A contact sheet of the assets reviewers changed most, when matplotlib is installed."""
+    from ango_frames.look import contact_sheet
+    from ango_frames.look.deps import EXTRA
+
+    try:
+        import matplotlib  # noqa: F401
+        import PIL  # noqa: F401
+    except ImportError:
+        echo(f"(`{EXTRA}` would draw the labels on their images here)")
+        return None
+    fig = contact_sheet(tables, 6, order="changed", ncols=3, size=4)
+    fig.savefig(path, dpi=80, metadata={"Software": None})
+    echo(f"labels drawn on the 6 images reviewers changed most -> {path}")
+    return path
+
+
 def run_demo(
     out_dir: str = "ango-frames-demo", *, echo: Callable[[str], Any] = print
 ) -> dict[str, Any]:
@@ -103,6 +120,7 @@ def run_demo(
         echo(f"tidy Parquet tables -> {tables_dir}/")
         tables = ExportTables.from_parquet(tables_dir)
         summary = _summary(tables, echo)
+        summary["picture"] = _picture(tables, os.path.join(out_dir, "labels.png"), echo)
 
         predictions = fake_predictions(tables)
         predictions.to_parquet(os.path.join(out_dir, "predictions.parquet"))

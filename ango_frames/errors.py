@@ -17,6 +17,7 @@
     ├── ExportDownloadError        the export file could not be downloaded or is not a readable zip
     ├── ExportFormatError          an export file that is not a valid export (.source, .position)
     ├── PayloadError               rows that cannot become a valid import payload (.failure_cases)
+    ├── ImageError                 an asset image or brush mask that cannot be fetched or decoded
     └── ImportIncomplete           some chunks of an import were not acknowledged (.results)
 
     AngoWarning                    base of the warnings ango_frames emits
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigError",
     "ExportDownloadError",
     "ExportFormatError",
+    "ImageError",
     "ImportIncomplete",
     "MissingColumnsError",
     "NotFound",
@@ -213,6 +215,18 @@ class PayloadError(AngoError, ValueError):
             more = f"\n... and {n - 10} more (see .failure_cases)" if n > 10 else ""
             message = f"{n} problem(s) in {rows} row(s); nothing was sent:\n{head}{more}"
         super().__init__(message)
+
+
+class ImageError(AngoError):
+    """An asset image or brush mask could not be fetched or decoded.
+
+    ``source`` is the URL or path without its query string and credentials (signed URLs carry
+    their signature in the query), so the message is safe to log.
+    """
+
+    def __init__(self, message: str, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
 
 
 class ImportIncomplete(AngoError):

@@ -1,56 +1,29 @@
-"""Write the example notebooks (without outputs) from the cell sources below.
+"""Write the example notebooks from the cell sources below, executed, with their outputs.
 
 Run from the repository root after editing a notebook's cells here::
 
-    python notebooks/_build.py
+    python notebooks/_build.py            # every notebook
+    python notebooks/_build.py 01 04      # the ones whose names start so
 
-Keeping the cells in one Python file keeps the notebooks' diffs small and reviewable; the
-notebooks themselves are executed by ``tests/test_notebooks.py``.
+Each notebook is run against the built-in local hub and saved with its outputs, so a reader sees
+the tables and plots on the repository page; outputs are deterministic (seeded demo data, no
+timestamps, addresses or temporary paths; see ``_common.scrub``). Keeping the cells in Python
+files keeps the notebooks' diffs reviewable. To add a cell, add a ``("code", source)`` or
+``("md", text)`` tuple to a notebook's list below; to add a notebook, add it to ``NOTEBOOKS``.
+``tests/docs/test_notebooks.py`` re-executes each one and compares its text outputs with the
+committed ones.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-SETUP = """\
-import os
-
-import pandas as pd
-
-import ango_frames.accessor  # noqa: F401  (registers df.ango; `import ango_frames` does too)
-from ango_frames import Client, read_export
-
-pd.set_option("display.width", 120)
-pd.set_option("display.max_columns", 12)
-
-if os.environ.get("ANGO_API_KEY") and os.environ.get("ANGO_PROJECT"):
-    # a real project: the key comes from ANGO_API_KEY and is never printed
-    hub = None
-    client = Client(region=os.environ.get("ANGO_REGION", "eu"))
-    project_id = os.environ["ANGO_PROJECT"]
-else:
-    # the local Ango Hub: a real HTTP server on 127.0.0.1 with a deterministic demo project
-    from ango_frames.testing import LocalHub
-
-    hub = LocalHub().start()
-    client = Client(base_url=hub.url, api_key=hub.api_key)
-    project_id = hub.project_id
-print(client, "project", project_id)"""
-
-TEARDOWN = """\
-client.close()
-if hub is not None:
-    hub.stop()"""
-
-WHERE = (
-    "Runs against the built-in local Ango Hub by default. Set `ANGO_API_KEY` and `ANGO_PROJECT`"
-    " (and `ANGO_REGION`, default `eu`) to run it on a real project instead."
-)
+from _common import SETUP, TEARDOWN, WHERE, build_executed  # noqa: E402
+from _look_cells import LOOK_AND_MASKS  # noqa: E402
 
 EXPORT_AND_ANALYSE = [
     (
@@ -124,7 +97,7 @@ right.set_title("minutes per stage")
 fig.suptitle("")
 fig.tight_layout()
 png = io.BytesIO()
-fig.savefig(png, format="png", dpi=80)
+fig.savefig(png, format="png", dpi=80, metadata={"Software": None})  # stable bytes
 plt.close(fig)
 display(Image(png.getvalue()))""",
     ),
@@ -424,34 +397,18 @@ NOTEBOOKS = {
     "01_export_and_analyse.ipynb": EXPORT_AND_ANALYSE,
     "02_training_data.ipynb": TRAINING_DATA,
     "03_prelabels.ipynb": PRELABELS,
+    "04_look_and_masks.ipynb": LOOK_AND_MASKS,
 }
 
 
-def build(name: str, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
-    """One notebook, without outputs, for the python3 kernel."""
-    nb = new_notebook(
-        cells=[
-            new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in cells
-        ]
-    )
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{Path(name).stem[:2]}-{i:02d}"  # stable ids: no churn between builds
-    return nb
-
-
-def main() -> None:
+def main(prefixes: list[str]) -> None:
     for name, cells in NOTEBOOKS.items():
-        nb = build(name, cells)
-        nbformat.validate(nb)
-        nbformat.write(nb, HERE / name)
+        if prefixes and not name.startswith(tuple(prefixes)):
+            continue
+        nb = build_executed(name, cells)
+        (HERE / name).write_text(nb, encoding="utf-8")
         print("wrote", name)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

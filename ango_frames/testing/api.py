@@ -106,7 +106,8 @@ def export(store: Store, query: dict[str, list[str]], split_size: int) -> tuple[
     """``GET /export``: the validated query and the zip bytes built from current state."""
     with store.lock:
         parsed = parse_export_query(query, set(store.projects))
-        return parsed, build_zip(store.projects[parsed.project], parsed, split_size)
+        project = store.projects[parsed.project]
+        return parsed, build_zip(project, parsed, split_size, store.asset_base)
 
 
 def import_labels(store: Store, body: Any) -> dict[str, Any]:

@@ -4,7 +4,9 @@
 some with contextData, tasks spread over Start / Label / Review / Complete), one 48-frame video
 with two tracks stored as key frames, one three-page asset and one text asset with NER spans.
 Completed tasks carry a stage history Start -> Label -> Review in which reviewers moved boxes,
-changed answers and deleted objects. Asset URLs point at a fake host and are never fetched.
+changed answers and deleted objects. Image assets and the pages of the multi-page asset are
+served by the hub itself (``/assets/demo/...``: a generated PNG showing the labelled objects, see
+``ango_frames.testing.pictures``); the video and text assets point at a fake host, never fetched.
 
 Encodings chosen where the real format is undocumented: ``boolean`` answers are JSON booleans,
 ``rank`` answers are the option values in rank order (best first).
@@ -25,6 +27,7 @@ __all__ = ["IMAGE_COUNT", "build_demo"]
 
 IMAGE_COUNT = 300
 HOST = "https://assets.example.org/demo"
+PICTURES = "/assets/demo"  # served by the hub: exports show them under its base URL
 BASE = datetime(2024, 11, 1, 8, 0, tzinfo=timezone.utc)
 ANNOTATORS = ("ana@example.org", "ben@example.org", "chen@example.org")
 REVIEWERS = ("rita@example.org", "sam@example.org")
@@ -91,7 +94,7 @@ def build_demo(store: Store, seed: int = 0) -> str:
         created = BASE + timedelta(minutes=7 * i)
         stage = rng.choices(["Start", "Label", "Review", "Complete"], weights=[1, 2, 2, 5])[0]
         annotator, reviewer = rng.choice(ANNOTATORS), rng.choice(REVIEWERS)
-        label = maker.image_answer(w, h, created + timedelta(hours=2), annotator)
+        label = drawn = maker.image_answer(w, h, created + timedelta(hours=2), annotator)
         if stage == "Start" or (stage == "Label" and rng.random() < 0.5):
             label = {"tools": [], "classifications": [], "relations": []}
         final = (
@@ -116,7 +119,7 @@ def build_demo(store: Store, seed: int = 0) -> str:
         asset = store.add_asset(
             project.id,
             f"img-{i:04d}.jpg",
-            url=f"{HOST}/img-{i:04d}.jpg",
+            url=f"{PICTURES}/img-{i:04d}.png",
             metadata={"width": w, "height": h},
             context_data=context,
             batches=batches,
@@ -128,6 +131,8 @@ def build_demo(store: Store, seed: int = 0) -> str:
             updated_by=by,
             total_duration=total,
         )
+        # the picture shows the scene: the reviewed labels, or what an annotator would label
+        store.pictures[f"{PICTURES}/img-{i:04d}.png"] = (w, h, (final["tools"] or drawn["tools"]))
         asset.task.assignee = annotator if stage != "Start" else None
         if stage == "Complete":
             asset.task.completed_at = iso(updated)
@@ -214,7 +219,7 @@ def _special_assets(maker: AnswerMaker, pid: str) -> None:
         batches=["batch-a"],
     )
     # Multi-page: three images, objects carry their 0-based page.
-    pages = [f"{HOST}/scan-01/page-{n}.jpg" for n in (1, 2, 3)]
+    pages = [f"{PICTURES}/scan-01/page-{n}.png" for n in (1, 2, 3)]
     multi = {
         "tools": [
             maker.car({"x": 40.0, "y": 60.0, "width": 120.0, "height": 80.0}, meta, page=0),
@@ -224,6 +229,9 @@ def _special_assets(maker: AnswerMaker, pid: str) -> None:
         "classifications": [maker.cls("lighting", "day", meta)],
         "relations": [],
     }
+    for n, url in enumerate(pages):
+        on_page = [t for t in multi["tools"] if t["page"] == n]
+        maker.store.pictures[url] = (1000, 1400, on_page)
     _complete(
         maker,
         pid,

@@ -132,14 +132,21 @@ def _answer(answer: dict[str, Any], asset: Asset, query: ExportQuery) -> dict[st
     return out
 
 
-def asset_record(project: Project, asset: Asset, query: ExportQuery) -> dict[str, Any]:
+def _absolute(url: str, base: str) -> str:
+    """Asset URLs stored as paths on the hub (``/assets/...``) get the hub's base URL."""
+    return base + url if url.startswith("/") else url
+
+
+def asset_record(
+    project: Project, asset: Asset, query: ExportQuery, asset_base: str = ""
+) -> dict[str, Any]:
     """One element of the export array (docs/format.md §1.2-§1.4)."""
     task = asset.task
     stage = project.stage(task.stage_id) or {"id": task.stage_id, "name": task.stage_id}
-    record: dict[str, Any] = {"asset": asset.url}
+    record: dict[str, Any] = {"asset": _absolute(asset.url, asset_base)}
     if asset.dataset:
         record["assetId"] = asset.id
-        record["dataset"] = list(asset.dataset)
+        record["dataset"] = [_absolute(u, asset_base) for u in asset.dataset]
     record["externalId"] = asset.external_id
     if asset.context_data:
         record["contextData"] = copy.deepcopy(asset.context_data)
@@ -224,7 +231,9 @@ def _member(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     zf.writestr(info, data)
 
 
-def build_zip(project: Project, query: ExportQuery, split_size: int = 100) -> bytes:
+def build_zip(
+    project: Project, query: ExportQuery, split_size: int = 100, asset_base: str = ""
+) -> bytes:
     """The export zip for ``query``: one ``.json`` / ``.ndjson`` member, or ``split`` parts.
 
     ``split`` writes ``export-part-0001.json``, ... each a JSON array of at most ``split_size``
@@ -233,7 +242,9 @@ def build_zip(project: Project, query: ExportQuery, split_size: int = 100) -> by
     if query.type == "issue":
         records = issue_records(project)
     else:
-        records = [asset_record(project, a, query) for a in select_assets(project, query)]
+        records = [
+            asset_record(project, a, query, asset_base) for a in select_assets(project, query)
+        ]
     stem = project.id if query.type == "task" else f"{project.id}-issues"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -33,6 +33,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/v2/attachments"), "attachments"),
     ("POST", re.compile(r"/v2/annotate/([^/]+)"), "annotate"),
     ("GET", re.compile(r"/downloads/([A-Za-z0-9_-]+)\.zip"), "download"),
+    ("GET", re.compile(r"(/assets/[A-Za-z0-9_./-]+\.png)"), "picture"),
 ]
 _EXPIRED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
@@ -157,6 +158,13 @@ class HubHandler(BaseHTTPRequestHandler):
         endpoint, arg = _route(method, url.path)
         if endpoint is None:
             self._fail(404, f"Not found: {method} {path}")
+            return
+        if endpoint == "picture":  # public like a bucket object: no api key needed
+            data = hub.picture(str(arg))
+            if data is None:
+                self._send(404, _NO_KEY, "application/xml")
+            else:
+                self._send(200, data, "image/png")
             return
         if endpoint == "download":
             hub.log.download(DownloadRecord(str(arg), sent_key is not None))

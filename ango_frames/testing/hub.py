@@ -27,6 +27,7 @@ from ango_frames.testing import api
 from ango_frames.testing.demo import build_demo
 from ango_frames.testing.faults import FaultPlan
 from ango_frames.testing.handler import HubHandler
+from ango_frames.testing.pictures import render_picture
 from ango_frames.testing.records import (
     DownloadRecord,
     ExportFiles,
@@ -112,6 +113,8 @@ class LocalHub:
         self.idempotency = IdempotencyStore()
         self.errors: list[Exception] = []
         self.project_id: str | None = build_demo(self.state, seed) if demo else None
+        self._pictures: dict[str, bytes] = {}
+        self._pictures_lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -127,6 +130,7 @@ class LocalHub:
         server.hub = self  # type: ignore[attr-defined]
         self._server = server
         self._port = server.server_address[1]
+        self.state.asset_base = self.base_url
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -211,6 +215,21 @@ class LocalHub:
                 if asset_or_external_id in (a.id, a.external_id)
                 for att in a.attachments
             ]
+
+    def picture(self, path: str) -> bytes | None:
+        """The PNG served at ``path`` (``/assets/...``), rendered once; None if there is none."""
+        with self._pictures_lock:
+            cached = self._pictures.get(path)
+        if cached is not None:
+            return cached
+        with self.state.lock:
+            spec = self.state.pictures.get(path)
+        if spec is None:
+            return None
+        data = render_picture(*spec)
+        with self._pictures_lock:
+            self._pictures[path] = data
+        return data
 
     def _default_project(self) -> str:
         if self.project_id is None:

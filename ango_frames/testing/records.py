@@ -133,3 +133,7 @@ class HubBackend(Protocol):
     def sleep(self, seconds: float) -> bool:
         """Sleep, waking early when the hub stops; True if it stopped."""
         ...
+
+    def picture(self, path: str) -> bytes | None:
+        """The PNG served at ``path`` (a demo asset's picture), or None."""
+        ...

@@ -209,6 +209,10 @@ class Store:
         self.tasks: dict[str, tuple[str, str]] = {}  # task id -> (project id, asset id)
         self.applications: Counter[str] = Counter()  # asset id -> labels applied
         self._rng = random.Random(f"ango-frames-store:{seed}")  # apart from the demo data
+        # pictures the hub serves: URL path -> (width, height, tools drawn); asset URLs that
+        # start with "/" are paths on the hub, exported under ``asset_base`` (its base URL)
+        self.pictures: dict[str, tuple[int, int, list[dict[str, Any]]]] = {}
+        self.asset_base = ""
 
     def new_id(self) -> str:
         """A 24-hex-digit id, shaped like the hub's Mongo ObjectIds."""

@@ -22,3 +22,7 @@ def test_demo_round_trip(tmp_path):
     assert set(summary["median_stage_seconds"]) == set(tables.stage_history.stage)
     assert (tmp_path / "demo" / "import_results.csv").exists()
     assert any("re-export" in line for line in lines)
+    picture = tmp_path / "demo" / "labels.png"
+    assert summary["picture"] == str(picture)
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    assert f"labels drawn on the 6 images reviewers changed most -> {picture}" in lines
