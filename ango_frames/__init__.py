@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
-from ango_frames.annotate import annotate_payloads
-from ango_frames.attachments import attachments_payload
-from ango_frames.client import Client
+from ango_frames.api.client import Client
+from ango_frames.api.incremental import export_since_last
+from ango_frames.api.transport import RetryPolicy
 from ango_frames.errors import (
     AngoError,
     ApiError,
@@ -23,16 +23,16 @@ from ango_frames.errors import (
     ServerError,
     TransportError,
 )
+from ango_frames.export.parquet import export_to_parquet
+from ango_frames.export.tables import ExportTables, read_export
 from ango_frames.export_file import ExportFile
-from ango_frames.importer import DryRun, annotate, import_attachments, import_labels
-from ango_frames.incremental import export_since_last
-from ango_frames.labels import LabelBatch, build_labels, labels_payload
-from ango_frames.ontology import Ontology
-from ango_frames.parquet import export_to_parquet
+from ango_frames.imports.annotate import annotate_payloads
+from ango_frames.imports.attachments import attachments_payload
+from ango_frames.imports.labels import LabelBatch, build_labels, labels_payload
+from ango_frames.imports.ontology import Ontology
+from ango_frames.imports.problems import validate_labels
+from ango_frames.imports.send import DryRun, annotate, import_attachments, import_labels
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
-from ango_frames.tables import ExportTables, read_export
-from ango_frames.transport import RetryPolicy
-from ango_frames.validate import validate_labels
 from ango_frames.video import mark_key_frames
 
 __version__ = "0.1.0"

@@ -23,12 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from ango_frames import attachments as _attachments
-from ango_frames import importer as _importer
-from ango_frames import labels as _labels
 from ango_frames import training as _training
-from ango_frames import validate as _validate
 from ango_frames.errors import ConfigError, MissingColumnsError
+from ango_frames.imports import attachments as _attachments
+from ango_frames.imports import labels as _labels
+from ango_frames.imports import problems as _validate
+from ango_frames.imports import send as _importer
 
 __all__ = ["AngoAccessor"]
 
@@ -80,7 +80,7 @@ class AngoAccessor:
     def validate(self, project: Any = None, ontology: Any = None, **opts: Any) -> pd.DataFrame:
         """Every problem that would stop an import of these rows; empty when all are valid.
 
-        Delegates to :func:`ango_frames.validate.validate_labels`. Nothing is sent.
+        Delegates to :func:`ango_frames.imports.problems.validate_labels`. Nothing is sent.
 
         Parameters
         ----------
@@ -91,7 +91,7 @@ class AngoAccessor:
         ontology : dict or Ontology, optional
             Needed when rows name their class by ``title``; checks classes, tools and answers.
         **opts
-            The options of :func:`ango_frames.labels.labels_payload` (``box_format``,
+            The options of :func:`ango_frames.imports.labels.labels_payload` (``box_format``,
             ``normalized``, ``sizes``, ``nested``, ``classifications``, ``relations``).
 
         Returns
@@ -108,7 +108,7 @@ class AngoAccessor:
     def to_labels(self, project: str, **opts: Any) -> dict[str, Any]:
         """The ``POST /import/labels`` body for these rows (one label per asset).
 
-        Delegates to :func:`ango_frames.labels.labels_payload`; ``**opts`` are its options
+        Delegates to :func:`ango_frames.imports.labels.labels_payload`; ``**opts`` are its options
         (``ontology``, ``box_format``, ``normalized``, ``sizes``, ``nested``, ...).
 
         Raises
@@ -125,7 +125,7 @@ class AngoAccessor:
     def import_labels(self, client: Any, project: str, **opts: Any) -> Any:
         """Validate these rows, then send them as pre-labels in chunks.
 
-        Delegates to :func:`ango_frames.importer.import_labels` (``ontology``, ``chunk_rows``,
+        Delegates to :func:`ango_frames.imports.send.import_labels` (``ontology``, ``chunk_rows``,
         ``journal``, ``dry_run``, ``on_error``, ``progress`` and the payload options).
 
         Returns
@@ -139,7 +139,7 @@ class AngoAccessor:
     def annotate(self, client: Any, **opts: Any) -> Any:
         """Submit these rows as answers, one ``POST /annotate/{taskId}`` per ``task_id``.
 
-        Delegates to :func:`ango_frames.importer.annotate` (``project``, ``ontology``,
+        Delegates to :func:`ango_frames.imports.send.annotate` (``project``, ``ontology``,
         ``is_plugin``, ``journal``, ``dry_run``, ``on_error`` and the payload options).
 
         Raises
@@ -160,7 +160,7 @@ class AngoAccessor:
     def to_attachments(self, project: str) -> dict[str, Any]:
         """The ``POST /attachments`` body for these rows (one attachment per row).
 
-        Delegates to :func:`ango_frames.attachments.attachments_payload`.
+        Delegates to :func:`ango_frames.imports.attachments.attachments_payload`.
 
         Raises
         ------
@@ -173,7 +173,7 @@ class AngoAccessor:
     def import_attachments(self, client: Any, project: str, **opts: Any) -> Any:
         """Attach these rows' URLs to their assets, validated and chunked.
 
-        Delegates to :func:`ango_frames.importer.import_attachments` (``chunk_rows``,
+        Delegates to :func:`ango_frames.imports.send.import_attachments` (``chunk_rows``,
         ``journal``, ``dry_run``, ``on_error``, ``progress``).
         """
         df = self._attachments_frame("df.ango.import_attachments")

@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from ango_frames.client import Client
+    from ango_frames.api.client import Client
 
     return Client(
         api_key=args.api_key,
@@ -162,7 +162,7 @@ def _read_table(path: str) -> Any:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ango_frames.table_files import write_tables
+    from ango_frames.export.table_files import write_tables
 
     client = _client(args)
     export = client.export(
@@ -192,7 +192,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _finish_import(result: Any, args: argparse.Namespace) -> int:
-    from ango_frames.importer import DryRun
+    from ango_frames.imports.send import DryRun
 
     if isinstance(result, DryRun):
         print(result.summary())
@@ -205,7 +205,7 @@ def _finish_import(result: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from ango_frames import importer
+    from ango_frames.imports import send as importer
 
     table = _read_table(args.file)
     common = dict(

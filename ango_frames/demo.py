@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from ango_frames.client import Client
-from ango_frames.importer import import_labels
-from ango_frames.parquet import export_to_parquet
-from ango_frames.tables import ExportTables, read_export
+from ango_frames.api.client import Client
+from ango_frames.export.parquet import export_to_parquet
+from ango_frames.export.tables import ExportTables, read_export
+from ango_frames.imports.send import import_labels
 
 __all__ = ["fake_predictions", "run_demo"]
 

@@ -22,7 +22,7 @@
     AngoWarning                    base of the warnings ango_frames emits
     └── UnknownKeysWarning         export keys the reader does not know (kept in `extra` columns)
 
-requests / urllib3 exceptions are translated in exactly one place (``ango_frames.transport``),
+requests / urllib3 exceptions are translated in exactly one place (``ango_frames.api.transport``),
 always with ``raise ... from exc``. No error message ever contains the api key.
 """
 

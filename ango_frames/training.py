@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError, MissingColumnsError
-from ango_frames.geometry import BOX_FORMATS
+from ango_frames.imports.geometry import BOX_FORMATS
 
 __all__ = [
     "BOX_FORMATS",

@@ -102,8 +102,8 @@ def _step(name: str, src: str, workers: int) -> None:
     import orjson
 
     sys.path.insert(0, str(HERE.parent))
-    from ango_frames.parquet import export_to_parquet
-    from ango_frames.tables import read_export
+    from ango_frames.export.parquet import export_to_parquet
+    from ango_frames.export.tables import read_export
 
     warnings.simplefilter("ignore")
     sampler = _PeakSampler() if os.path.isdir("/proc") else None

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ango_frames.labels import build_labels
+from ango_frames.imports.labels import build_labels
 
 
 def make_frame(rows: int, per_asset: int = 8, seed: int = 0) -> pd.DataFrame:

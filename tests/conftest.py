@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ango_frames.client import Client
+from ango_frames.api.client import Client
+from ango_frames.api.transport import RetryPolicy
 from ango_frames.testing import LocalHub
-from ango_frames.transport import RetryPolicy
 
 #: The published samples live beside the repository in ``shared/samples`` (not copied in).
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"

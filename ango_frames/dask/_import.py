@@ -33,12 +33,12 @@ import dask.dataframe as dd
 import pandas as pd
 from dask import delayed
 
-from ango_frames.chunks import Chunk, plan_chunks, plan_fingerprint
 from ango_frames.dask._send import ClientSpec, TokenBucket, close_clients, send_chunk
 from ango_frames.errors import ConfigError, PayloadError
-from ango_frames.importer import raise_if_incomplete, score_summary
-from ango_frames.journal import Journal
-from ango_frames.labels import build_labels
+from ango_frames.imports.chunks import Chunk, plan_chunks, plan_fingerprint
+from ango_frames.imports.journal import Journal
+from ango_frames.imports.labels import build_labels
+from ango_frames.imports.send import raise_if_incomplete, score_summary
 
 __all__ = ["import_labels"]
 
@@ -183,7 +183,7 @@ def import_labels(
 ) -> pd.DataFrame:
     """Import pre-labels from a Dask DataFrame, partition by partition, under one rate limit.
 
-    Same rules and result as :func:`ango_frames.importer.import_labels`: every row validated
+    Same rules and result as :func:`ango_frames.imports.send.import_labels`: every row validated
     before the first request, chunks by count and bytes, an idempotency key per chunk, a
     resumable ``journal``. Needs a ``dask.distributed.Client`` (the workers send).
 
@@ -197,7 +197,7 @@ def import_labels(
     project : str
         The project id.
     data : dask.dataframe.DataFrame or DaskExportTables
-        Object rows (as for :func:`ango_frames.labels.labels_payload`) or exported tables. All
+        Object rows (as for :func:`ango_frames.imports.labels.labels_payload`) or exported tables. All
         the rows of one asset must be in one partition (true of ``read_export``'s tables).
     journal : str or Path, optional
         A file on the machine running this function that makes the import resumable; a re-run

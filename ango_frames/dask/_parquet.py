@@ -1,6 +1,6 @@
 """``to_parquet`` on Dask: every table a Parquet dataset, each partition written by a worker.
 
-The layout and file metadata are those of ``ango_frames.parquet``, so
+The layout and file metadata are those of ``ango_frames.export.parquet``, so
 ``ango_frames.ExportTables.from_parquet(dest)`` (or any Parquet reader) reads the result::
 
     dest/tasks/part-00000.parquet                 # one file per non-empty partition
@@ -28,12 +28,12 @@ import pyarrow.parquet as pq
 from dask import delayed
 
 from ango_frames.errors import ConfigError
-from ango_frames.parquet import DatasetWriter, file_metadata
+from ango_frames.export.parquet import DatasetWriter, file_metadata
 from ango_frames.schemas import TABLE_NAMES
 
 __all__ = ["to_parquet"]
 
-_NULL_PART = "__HIVE_DEFAULT_PARTITION__"  # as ango_frames.parquet and Hive
+_NULL_PART = "__HIVE_DEFAULT_PARTITION__"  # as ango_frames.export.parquet and Hive
 
 
 def _write_partition(
@@ -105,7 +105,7 @@ def to_parquet(
 ) -> dict[str, str]:
     """Write each table as a (optionally partitioned) Parquet dataset, partitions in parallel.
 
-    Files carry the same ``b"ango_frames"`` key-value metadata as ``ango_frames.parquet``
+    Files carry the same ``b"ango_frames"`` key-value metadata as ``ango_frames.export.parquet``
     (schema version, table, provenance), and ``ExportTables.from_parquet(dest)`` gives the
     frames of the single-machine path.
 

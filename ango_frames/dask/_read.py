@@ -27,15 +27,15 @@ import pyarrow as pa
 from dask import delayed
 from dask.sizeof import sizeof
 
-from ango_frames._columns import conform
-from ango_frames.dtypes import empty_frame, to_pandas
 from ango_frames.errors import ConfigError
+from ango_frames.export.dtypes import empty_frame, to_pandas
+from ango_frames.export.flatten.columns import conform
+from ango_frames.export.flatten.flattener import Flattener, warn_unknown_keys
+from ango_frames.export.parts import FlatPart, flatten_part, unify
+from ango_frames.export.records import ExportPart, ReadLimits, plan_parts, source_provenance
+from ango_frames.export.tables import ExportTables
 from ango_frames.export_file import ExportFile
-from ango_frames.flatten import Flattener, warn_unknown_keys
-from ango_frames.parts import FlatPart, flatten_part, unify
-from ango_frames.records import ExportPart, ReadLimits, plan_parts, source_provenance
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
-from ango_frames.tables import ExportTables
 
 __all__ = ["DaskExportTables", "read_export"]
 

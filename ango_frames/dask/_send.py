@@ -50,7 +50,7 @@ class ClientSpec:
         if self.factory is not None:
             client = self.factory()
         else:
-            from ango_frames.client import Client
+            from ango_frames.api.client import Client
 
             client = Client(**{**(self.kwargs or {}), "rate_limit": None})
         transport = getattr(client, "transport", None)

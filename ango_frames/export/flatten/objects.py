@@ -1,0 +1,183 @@
+"""Tool entries (annotation objects) to rows of the ``objects`` table (FORMAT.md §2).
+
+One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout
+the newest docs hint at). Geometry becomes plain columns (see :mod:`ango_frames.export.flatten.geometry`). Rows are tuples in the column order of
+``schemas.OBJECTS``; the last value is the row's ``extra`` dict or None.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ango_frames.export.flatten.answers import add_classifications
+from ango_frames.export.flatten.geometry import NO_GEOM, geometry
+from ango_frames.export.flatten.timestamps import audit
+
+__all__ = ["GEOMETRY_KEYS", "add_objects"]
+
+GEOMETRY_KEYS = (
+    "bounding-box",
+    "rotated-bounding-box",
+    "polygon",
+    "polyline",
+    "point",
+    "segmentation",
+    "ner",
+    "pdf",
+)
+_GEOMETRY = frozenset(GEOMETRY_KEYS)
+# keys of an entry that are not geometry; "masks" (legacy mask URLs) is kept in `extra` quietly
+OBJECT_KEYS = frozenset(
+    (
+        "objectId",
+        "schemaId",
+        "title",
+        "classifications",
+        "page",
+        "interpolationStopped",
+        "medical-brush",
+        "lock",
+        "metadata",
+        "isKeyFrame",
+        "keyFrame",
+        "keyframe",
+    )
+)
+_QUIET_EXTRA = frozenset(("masks",))
+_KEY_FRAMES = frozenset(("isKeyFrame", "keyFrame", "keyframe"))
+_BEFORE_POINTS, _AFTER_POINTS = NO_GEOM[:8], NO_GEOM[9:]  # `points` is geometry column 8
+
+
+def _odd_keys(entry: dict, first: str | None, tool: Any, extra: Any, unknown: Counter) -> Any:
+    """(tool, extra) after keeping the keys that are neither object keys nor ``first``."""
+    for key in entry:
+        if key in OBJECT_KEYS or key == first:
+            continue
+        value = entry[key]
+        if key in _GEOMETRY or key in _QUIET_EXTRA:
+            pass  # a second geometry (kept, not lost), or legacy mask URLs
+        elif tool is None and isinstance(value, (dict, list)):
+            tool = key  # an undocumented tool (spline, angle, ...): kept whole in `extra`
+            unknown[f"object.{key}"] += 1
+        else:
+            unknown[f"object.{key}"] += 1
+        extra = {} if extra is None else extra
+        extra[key] = value
+    return tool, extra
+
+
+def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tuple:
+    """The objects row of one entry (or one frame merged into its entry).
+
+    ``lead`` is the row's first values: (task_id, object_id), or (task_id, history_order,
+    object_id) for ``history_objects``.
+    """
+    get = entry.get
+    geom: tuple = NO_GEOM
+    tool, first, odd = None, None, False
+    for key in entry:  # one pass: the first documented geometry, and whether anything is odd
+        if key in OBJECT_KEYS:
+            continue
+        if first is None and key in _GEOMETRY:
+            first = key
+        else:
+            odd = True
+    if first is not None:  # a documented geometry wins over undocumented ones
+        g = entry[first]
+        if (first == "polygon" or first == "polyline") and type(g) is list:
+            tool, geom = first, (*_BEFORE_POINTS, g, *_AFTER_POINTS)  # geometry(), inlined
+        else:
+            tool, geom, extra = geometry(first, g, extra, unknown)
+    if odd:
+        tool, extra = _odd_keys(entry, first, tool, extra, unknown)
+    key_frame = None
+    if not _KEY_FRAMES.isdisjoint(entry):
+        key_frame = get("isKeyFrame")
+        if key_frame is None:
+            key_frame = get("keyFrame")
+            if key_frame is None:
+                key_frame = get("keyframe")
+    meta = get("metadata")
+    values, extra = audit(meta, extra, unknown)
+    return (
+        *lead,
+        get("schemaId"),
+        get("title"),
+        tool,
+        get("page"),
+        get("interpolationStopped"),
+        key_frame,
+        get("medical-brush"),
+        *geom,
+        get("lock"),
+        *values,
+        extra,
+    )
+
+
+def _inner_object_id(entry: dict) -> Any:
+    """An ``objectId`` placed inside the geometry dict (legacy PDF import samples)."""
+    for key in GEOMETRY_KEYS:
+        g = entry.get(key)
+        if type(g) is dict and "objectId" in g:
+            return g["objectId"]
+    return None
+
+
+def add_objects(
+    items: Any,
+    task_id: str,
+    id_prefix: str,
+    sink: Any,
+    csink: Any,
+    ccounter: list[int],
+    order: int | None,
+    unknown: Counter,
+) -> None:
+    """Append the rows of every entry of a ``tools`` / ``objects`` list, and their nested
+    classifications (``object_id`` = the entry's id).
+
+    An entry without ``objectId`` (none at the top nor inside its geometry) gets
+    ``<id_prefix>/o<n>``, n being its position in the list. With ``order`` set, rows are for
+    the ``history_*`` tables (``history_order`` after ``task_id``).
+    """
+    if type(items) is not list:
+        items = [items]
+    append = sink.append
+    for n, entry in enumerate(items):
+        if type(entry) is not dict:
+            lead = (
+                (task_id, f"{id_prefix}/o{n}")
+                if order is None
+                else (task_id, order, f"{id_prefix}/o{n}")
+            )
+            append((*lead, *(None,) * 7, *NO_GEOM, *(None,) * 7, {"object": entry}))
+            unknown["object(not a dict)"] += 1
+            continue
+        oid = entry.get("objectId")
+        if oid is None:
+            oid = _inner_object_id(entry)
+            if oid is None:
+                oid = f"{id_prefix}/o{n}"
+        lead = (task_id, oid) if order is None else (task_id, order, oid)
+        frames = entry.get("frames")
+        if type(frames) is list and frames:
+            base = {k: v for k, v in entry.items() if k != "frames" and k != "classifications"}
+            for frame in frames:
+                if type(frame) is dict:
+                    append(_one({**base, **frame}, lead, None, unknown))
+                else:
+                    append(_one(base, lead, {"frame": frame}, unknown))
+                nested = frame.get("classifications") if type(frame) is dict else None
+                if nested:
+                    add_classifications(
+                        nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
+                    )
+        else:
+            append(_one(entry, lead, None, unknown))
+        nested = entry.get("classifications")
+        if nested:
+            add_classifications(
+                nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
+            )

@@ -1,0 +1,237 @@
+"""Exports straight to Parquet, in memory that does not grow with the export.
+
+Records stream from the export reader through a :class:`~ango_frames.export.flatten.flattener.Flattener` into one
+Parquet dataset per table at ``dest/<table>/`` (any fsspec URL), a row group at a time::
+
+    dest/tasks/part-00000.parquet
+    dest/objects/stage=Complete/part-00000.parquet      # partition_by="stage"
+
+An export of several parts (an ndjson file of more than 64 MiB, a split zip) is converted by
+worker processes, one part each, which write ``part-<part>-<n>.parquet`` files themselves (see
+:mod:`ango_frames.export.parallel`); the datasets read back identical to a one-process conversion.
+See :mod:`ango_frames.export.writer` for schema widening and the files' ``ango_frames`` metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ango_frames.export import parallel as _parallel
+from ango_frames.export import pipeline as _pipeline
+from ango_frames.export.flatten.columns import conform
+from ango_frames.export.flatten.flattener import (
+    BATCH_ROWS,
+    Flattener,
+    flatten_records,
+    warn_unknown_keys,
+)
+from ango_frames.export.parts import unify
+from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export.writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
+from ango_frames.export_file import ExportFile
+from ango_frames.schemas import TABLE_NAMES
+
+__all__ = ["METADATA_KEY", "export_to_parquet", "read_parquet_tables"]
+
+# kept importable from here (ExportTables.to_parquet, older callers)
+_ = (DatasetWriter, file_metadata)
+
+
+def _progress(progress: bool, total: int | None = None, unit: str = " records") -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, desc="export to parquet")
+
+
+def _one_process(
+    src: Any, storage_options: Any, flat: Flattener, writer: DatasetWriter, wanted: tuple, bar: Any
+) -> None:
+    records = iter_records(src, storage_options=storage_options)
+    for batches in flatten_records(
+        records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
+    ):
+        writer.write_all(batches, wanted)
+        if bar is not None:
+            bar.n = flat.records
+            bar.refresh()
+    writer.close({t: flat.schema(t) for t in wanted})
+
+
+def _job(build: set, wanted: tuple, writer: DatasetWriter, dest: Any, dest_so: Any) -> Any:
+    return _parallel.PartJob(
+        None,
+        0,
+        tuple(build),
+        write=wanted,
+        dest=os.fspath(dest),
+        dest_storage_options=dict(dest_so or {}),
+        provenance=writer.provenance,
+        row_group_rows=writer.row_group_rows,
+        partition_by=writer.partition_by,
+    )
+
+
+def _gather(results: list, writer: DatasetWriter, wanted: tuple) -> Counter:
+    """Register the workers' files, bring them to one schema per table; the summed unknowns."""
+    unknown: Counter = Counter()
+    for result in results:
+        for table, paths in result.files.items():
+            writer.files.setdefault(table, []).extend(paths)
+        unknown.update(result.unknown_keys)
+    writer.finish({t: unify(t, [r.schemas[t] for r in results]) for t in wanted})
+    return unknown
+
+
+def _in_workers(
+    src: Any, so: Any, parts: list, job: Any, writer: DatasetWriter, workers: int, bar: Any
+) -> Counter | None:
+    """Parts by workers; one JSON array in chunks (None: ids repeat across chunks, undone)."""
+    if len(parts) > 1:
+        jobs = [replace(job, part=part, index=i) for i, part in enumerate(parts)]
+        return _gather(
+            _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+        )
+    chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
+    results, ok = _pipeline.run_chunks(
+        _parallel.parquet_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers, bar
+    )
+    if ok:
+        return _gather(results, writer, job.write)
+    for result in results:
+        for paths in result.files.values():
+            for path in paths:
+                writer.fs.rm(path)
+    return None
+
+
+def export_to_parquet(
+    src: Any,
+    dest: str | os.PathLike,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    dest_storage_options: dict[str, Any] | None = None,
+    partition_by: str | None = None,
+    row_group_rows: int = 65536,
+    progress: bool = False,
+    tables: Iterable[str] | None = None,
+    workers: int | None = 1,
+) -> dict[str, str]:
+    """Stream an export into one Parquet dataset per table, in bounded memory.
+
+    Parameters
+    ----------
+    src : path, fsspec URL, ExportFile, or file object
+        The export (zip, .json, .ndjson), as accepted by ``records.iter_records``.
+    dest : str or path
+        Directory or fsspec URL (``memory://``, ``s3://``, ...); each table goes to ``dest/<table>/``.
+    storage_options, dest_storage_options : dict, optional
+        fsspec options for ``src`` and for ``dest``.
+    partition_by : {"stage", "batch"}, optional
+        Hive-style subdirectories by the task's stage, or by its first batch (``issues`` by their
+        own stage / first batch); other tables follow their task through ``task_id``.
+    row_group_rows : int
+        Rows per row group (the Flattener works in smaller batches, see ``flatten.BATCH_ROWS``).
+    progress : bool
+        Show a tqdm bar counting records (parts, when converted by workers).
+    tables : iterable of str, optional
+        Only these tables (default: all).
+    workers : int, optional
+        Processes converting the parts of a multi-part export (an ndjson file of more than
+        64 MiB, a split zip) at once; 1 (the default) converts in this process, None means
+        ``min(2, os.cpu_count())``. Parallel conversion pays off only on machines with idle
+        cores and costs one more process's memory (see the README's figures). A JSON array
+        (one part) is parsed here and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a time; the
+        output is the same whatever the number. A file object, an in-memory (``memory://``)
+        source or destination, or an ndjson file of one part is converted in this process.
+
+    Returns
+    -------
+    dict of str to str
+        Table name -> dataset directory URL.
+
+    Raises
+    ------
+    ConfigError
+        Unknown table or partition, bad ``row_group_rows`` or ``workers``.
+    ExportFormatError
+        The export is not valid JSON / not an export.
+    """
+    workers = _parallel.resolve_workers(workers)
+    wanted = TABLE_NAMES if tables is None else tuple(tables)
+    build = set(wanted) | ({"tasks"} if partition_by is not None else set())
+    flat = Flattener(build)
+    wanted = tuple(t for t in flat.tables if t in wanted)
+    fs, root = filesystem(dest, dest_storage_options)
+    provenance = source_provenance(src, storage_options=storage_options)
+    writer = DatasetWriter(fs, root, provenance, row_group_rows, partition_by)
+    parts: list = []
+    if not (
+        workers == 1
+        or _parallel.in_process_only(src, storage_options)
+        or _parallel.in_process_only(dest, dest_storage_options)
+    ):
+        parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
+    unknown = None
+    bar = None
+    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+        bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
+        job = _job(build, wanted, writer, dest, dest_storage_options)
+        unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
+    if unknown is None:
+        if bar is not None:
+            bar.close()
+        bar = _progress(progress)
+        _one_process(src, storage_options, flat, writer, wanted, bar)
+        unknown = flat.unknown_keys
+    if bar is not None:
+        bar.close()
+    source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
+    warn_unknown_keys(unknown, source)
+    base = os.fspath(dest).rstrip("/")
+    return {t: f"{base}/{t}" for t in wanted}
+
+
+def read_parquet_tables(
+    dest: str | os.PathLike,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    tables: Iterable[str] | None = None,
+) -> tuple[dict[str, pa.Table], dict[str, Any]]:
+    """The Arrow table of every dataset under ``dest`` and the provenance in their metadata.
+
+    Files are read in path order (partitions, then parts), so an unpartitioned dataset gives its
+    rows in the order they were written.
+    """
+    fs, root = filesystem(dest, storage_options)
+    wanted = TABLE_NAMES if tables is None else tuple(tables)
+    out: dict[str, pa.Table] = {}
+    provenance: dict[str, Any] = {}
+    for table in wanted:
+        directory = f"{root}/{table}"
+        if not fs.exists(directory):
+            continue
+        paths = sorted(p for p in fs.find(directory) if p.endswith(".parquet"))
+        parts = []
+        for path in paths:
+            with fs.open(path, "rb") as handle:
+                parts.append(pq.read_table(handle))
+        if not parts:
+            continue
+        meta = parts[0].schema.metadata or {}
+        if METADATA_KEY in meta and not provenance:
+            provenance = orjson.loads(meta[METADATA_KEY]).get("provenance", {})
+        schema = parts[-1].schema.remove_metadata()
+        out[table] = pa.concat_tables(
+            [conform(p.replace_schema_metadata(None), schema) for p in parts]
+        )
+    return out, provenance

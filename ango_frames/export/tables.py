@@ -1,0 +1,224 @@
+"""``read_export``: an Ango export as linked, tidy pandas DataFrames.
+
+::
+
+    tables = read_export("export.zip")
+    tables.objects.merge(tables.tasks, on="task_id")
+
+Every table of :mod:`ango_frames.schemas` is an attribute of :class:`ExportTables` (an empty
+frame with the right dtypes when the export has none of it). ``task_id`` joins everything to
+``tasks``; see the schemas module for the other keys.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+
+from ango_frames.export import parallel as _parallel
+from ango_frames.export import pipeline as _pipeline
+from ango_frames.export.dtypes import empty_frame, to_pandas
+from ango_frames.export.flatten.columns import conform
+from ango_frames.export.flatten.flattener import Flattener, flatten_to_tables, warn_unknown_keys
+from ango_frames.export.parquet import DatasetWriter, read_parquet_tables
+from ango_frames.export.parts import unify
+from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export_file import ExportFile
+from ango_frames.schemas import TABLE_NAMES
+
+__all__ = ["ExportTables", "read_export"]
+
+
+class ExportTables:
+    """The tidy tables of one export: one ``pandas.DataFrame`` attribute per table.
+
+    Attributes
+    ----------
+    tasks, objects, classifications, relations, stage_history, history_objects,
+    history_classifications, history_relations, issues : pandas.DataFrame
+        Arrow-backed frames (``pd.ArrowDtype`` columns), typed per ``schemas.SCHEMAS``.
+    provenance : dict
+        Where the export came from (source, format, members, export parameters). Never secrets.
+    """
+
+    tasks: pd.DataFrame
+    objects: pd.DataFrame
+    classifications: pd.DataFrame
+    relations: pd.DataFrame
+    stage_history: pd.DataFrame
+    history_objects: pd.DataFrame
+    history_classifications: pd.DataFrame
+    history_relations: pd.DataFrame
+    issues: pd.DataFrame
+
+    def __init__(
+        self, frames: dict[str, pd.DataFrame], provenance: dict[str, Any] | None = None
+    ) -> None:
+        for name in TABLE_NAMES:
+            frame = frames.get(name)
+            setattr(self, name, empty_frame(name) if frame is None else frame)
+        self.provenance = dict(provenance or {})
+
+    def names(self) -> tuple[str, ...]:
+        """The table names, in schema order."""
+        return TABLE_NAMES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLE_NAMES)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in TABLE_NAMES:
+            raise KeyError(name)
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    def items(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        """(name, frame) pairs, in schema order."""
+        for name in TABLE_NAMES:
+            yield name, getattr(self, name)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(frame)}" for name, frame in self.items())
+        return f"ExportTables({counts})"
+
+    def to_parquet(
+        self,
+        dest: str | os.PathLike,
+        storage_options: dict[str, Any] | None = None,
+        partition_by: str | None = None,
+        row_group_rows: int = 65536,
+    ) -> dict[str, str]:
+        """Write every table as a Parquet dataset at ``dest/<table>/`` (as ``export_to_parquet``).
+
+        Returns table name -> dataset directory URL.
+        """
+        fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
+        writer = DatasetWriter(fs, root.rstrip("/"), self.provenance, row_group_rows, partition_by)
+        arrow = {
+            name: pa.Table.from_pandas(frame, preserve_index=False) for name, frame in self.items()
+        }
+        task_keys = writer.task_keys(arrow["tasks"]) if partition_by is not None else None
+        for name, table in arrow.items():
+            for batch in table.to_batches(max_chunksize=row_group_rows):
+                writer.write_all({name: batch}, (name,), task_keys)
+        writer.close({name: table.schema.remove_metadata() for name, table in arrow.items()})
+        base = os.fspath(dest).rstrip("/")
+        return {name: f"{base}/{name}" for name in TABLE_NAMES}
+
+    @classmethod
+    def from_parquet(
+        cls,
+        dest: str | os.PathLike,
+        storage_options: dict[str, Any] | None = None,
+        tables: Iterable[str] | None = None,
+    ) -> ExportTables:
+        """Read the datasets written by ``export_to_parquet`` or :meth:`to_parquet`."""
+        arrow, provenance = read_parquet_tables(
+            dest, storage_options=storage_options, tables=tables
+        )
+        return cls({name: to_pandas(table, name) for name, table in arrow.items()}, provenance)
+
+
+def _is_path(src: Any) -> bool:
+    return isinstance(src, (str, os.PathLike, ExportFile)) or hasattr(src, "read")
+
+
+def _read_parts(
+    src: Any, so: Any, parts: list, flat: Flattener, workers: int
+) -> tuple[dict[str, pa.Table], Counter] | None:
+    """Every part (or chunk of one JSON array) flattened by ``workers`` processes, unified
+    into one table per name; None when made-up ids repeat across chunks (read in one process).
+    """
+    if len(parts) > 1:
+        jobs = [_parallel.PartJob(part, i, flat.tables) for i, part in enumerate(parts)]
+        results = _parallel.run_parts(_parallel.table_job, jobs, workers)
+    else:
+        chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
+        job = _parallel.PartJob(None, 0, flat.tables)
+        results, ok = _pipeline.run_chunks(
+            _parallel.table_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers
+        )
+        if not ok:
+            return None
+    unknown: Counter = Counter()
+    tables = {}
+    for name in flat.tables:
+        schema = unify(name, [r.schemas[name] for r in results])
+        tables[name] = pa.concat_tables([conform(r.tables.pop(name), schema) for r in results])
+    for result in results:
+        unknown.update(result.unknown_keys)
+    return tables, unknown
+
+
+def read_export(
+    src: Any,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    tables: Iterable[str] | None = None,
+    workers: int | None = 1,
+) -> ExportTables:
+    """Read an Ango export into linked, tidy DataFrames.
+
+    Parameters
+    ----------
+    src : path, fsspec URL, ExportFile, file object, or iterable of dicts
+        The export (zip, .json array, .ndjson; v3 or legacy), or records already parsed.
+    storage_options : dict, optional
+        fsspec options for ``src``.
+    tables : iterable of str, optional
+        Build only these tables (the others are empty frames); faster on big exports.
+    workers : int, optional
+        Processes reading the parts of a multi-part export (an ndjson file of more than
+        64 MiB, a split zip) at once; 1 (the default) reads in this process, None means
+        ``min(2, os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
+        parsed here and flattened by ``workers`` processes in chunks.
+
+    Returns
+    -------
+    ExportTables
+
+    Raises
+    ------
+    ExportFormatError
+        ``src`` is not valid JSON / not an export (names the file and position).
+    ConfigError
+        An unknown table name, a bad ``workers``.
+
+    Warns
+    -----
+    UnknownKeysWarning
+        Once, listing the keys the reader does not know and how often they occur; their values
+        are kept in the ``extra`` columns.
+    """
+    workers = _parallel.resolve_workers(workers)
+    flat = Flattener(tables)
+    if not _is_path(src):
+        provenance = {"source": "<records>", "format": "records"}
+        arrow = flatten_to_tables(src, flat)
+        warn_unknown_keys(flat.unknown_keys, "")
+        return ExportTables({n: to_pandas(t, n) for n, t in arrow.items()}, provenance)
+    provenance = source_provenance(src, storage_options=storage_options)
+    source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
+    parts: list = []
+    if workers > 1 and not _parallel.in_process_only(src, storage_options):
+        parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
+    done = None
+    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+        done = _read_parts(src, storage_options, parts, flat, workers)
+    if done is not None:
+        arrow, unknown = done
+    else:
+        arrow = flatten_to_tables(iter_records(src, storage_options=storage_options), flat)
+        unknown = flat.unknown_keys
+    warn_unknown_keys(unknown, source)
+    frames = {}
+    for name in flat.tables:
+        frames[name] = to_pandas(arrow.pop(name), name)
+    return ExportTables(frames, provenance)

@@ -1,0 +1,281 @@
+"""Per-table, optionally partitioned Parquet datasets, written a row group at a time.
+
+``dest/<table>/part-00000.parquet`` (``dest/<table>/<partition_by>=<value>/...`` when
+partitioned). When a new ``metadata_*`` / ``context_*`` key appears mid-stream the ``tasks``
+schema widens: the current file is closed and a new one starts with the wider schema; at the
+end, files written with an older schema are rewritten to the final one, one row group at a time.
+Every file's key-value metadata holds ``b"ango_frames"``: JSON ``{"schema_version", "table",
+"provenance"}``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import fsspec
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ango_frames.errors import ConfigError
+from ango_frames.export.flatten.columns import conform
+from ango_frames.schemas import SCHEMA_VERSION
+
+__all__ = [
+    "METADATA_KEY",
+    "PARTITIONS",
+    "ROW_GROUP_BYTES",
+    "DatasetWriter",
+    "dictionary_columns",
+    "file_metadata",
+    "filesystem",
+]
+
+# A row group is also written once its table holds this many bytes of Arrow data, whatever
+# ``row_group_rows`` says: wide tables (objects, classifications) would otherwise keep ~75 MB
+# queued each, and the writer's memory would be most of the converter's. 4 MiB rather than 8 MiB
+# keeps each converting process ~20 MB smaller, for Parquet files 0.5% larger.
+ROW_GROUP_BYTES = 4 * 2**20
+
+# String columns whose values are (nearly) unique per row: a Parquet dictionary of them is built
+# for nothing (measured: dictionaries only on the repeating columns write ~25% faster and give
+# ~15% smaller files than dictionaries on every column). `extra` is in every table.
+_UNIQUE_STRINGS = {
+    "tasks": frozenset(
+        (
+            "task_id",
+            "asset_id",
+            "external_id",
+            "asset",
+            "consensus_detailed",
+            "brush_data_url",
+            "medical_brush_data_url",
+        )
+    ),
+    "objects": frozenset(("object_id", "selection", "pdf_text", "pdf_image")),
+    "classifications": frozenset(("classification_id",)),
+    "relations": frozenset(("relation_id",)),
+    "stage_history": frozenset(("brush_data_url", "medical_brush_data_url")),
+    "issues": frozenset(("issue_id", "content", "position")),
+}
+
+METADATA_KEY = b"ango_frames"
+PARTITIONS = ("stage", "batch")
+_NULL_PART = "__HIVE_DEFAULT_PARTITION__"
+
+
+def filesystem(dest: str | os.PathLike, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
+    """The fsspec filesystem of ``dest`` and the dataset root path in it (no trailing /)."""
+    fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
+    return fs, root.rstrip("/")
+
+
+def dictionary_columns(table: str, schema: pa.Schema) -> list[str]:
+    """The columns of ``table`` worth a Parquet dictionary: its strings that repeat across rows.
+
+    Ids of the table's own rows, free text and ``extra`` are (nearly) unique; numbers, times and
+    lists are plain-encoded, as a dictionary of them rarely pays.
+    """
+    unique = _UNIQUE_STRINGS.get(table.removeprefix("history_"), frozenset())
+    return [
+        f.name
+        for f in schema
+        if f.type == pa.string() and f.name != "extra" and f.name not in unique
+    ]
+
+
+def file_metadata(table: str, provenance: dict[str, Any]) -> dict[bytes, bytes]:
+    """The ``ango_frames`` key-value metadata of one table's files."""
+    blob = {"schema_version": SCHEMA_VERSION, "table": table, "provenance": provenance}
+    return {METADATA_KEY: orjson.dumps(blob, default=str)}
+
+
+@dataclass
+class _Part:
+    """One (table, partition) being written: its current file and the rows not yet written."""
+
+    directory: str
+    schema: pa.Schema | None = None
+    writer: pq.ParquetWriter | None = None
+    handle: Any = None
+    parts: int = 0
+    pending: list[pa.RecordBatch] = field(default_factory=list)
+    pending_rows: int = 0
+    pending_bytes: int = 0
+
+
+class DatasetWriter:
+    """Writes record batches as per-table, optionally partitioned Parquet datasets."""
+
+    def __init__(
+        self,
+        fs: Any,
+        root: str,
+        provenance: dict[str, Any],
+        row_group_rows: int,
+        partition_by: str | None,
+        file_prefix: str = "part-",
+    ) -> None:
+        if partition_by is not None and partition_by not in PARTITIONS:
+            raise ConfigError(
+                f"partition_by must be one of {PARTITIONS} or None, not {partition_by!r}"
+            )
+        if row_group_rows < 1:
+            raise ConfigError(f"row_group_rows must be >= 1, got {row_group_rows}")
+        self.fs, self.root, self.partition_by = fs, root, partition_by
+        self.row_group_rows = row_group_rows
+        self.provenance = provenance
+        self.file_prefix = file_prefix  # parallel writers: "part-<part index>-"
+        self._parts: dict[tuple[str, str | None], _Part] = {}
+        self.files: dict[str, list[str]] = {}
+
+    # -------------------------------------------------------------- partitions
+    def partition_keys(
+        self, table: str, batch: pa.RecordBatch, task_keys: dict[Any, Any]
+    ) -> list[Any]:
+        """The partition value of each row (its task's stage or first batch)."""
+        if table in ("tasks", "issues"):
+            if self.partition_by == "stage":
+                return batch.column("stage").to_pylist()
+            return [b[0] if b else None for b in batch.column("batches").to_pylist()]
+        return [task_keys.get(t) for t in batch.column("task_id").to_pylist()]
+
+    def task_keys(self, tasks: pa.RecordBatch | pa.Table) -> dict[Any, Any]:
+        """task_id -> partition value, from rows of the ``tasks`` table."""
+        keys = self.partition_keys("tasks", tasks, {})
+        return dict(zip(tasks.column("task_id").to_pylist(), keys, strict=True))
+
+    def write_all(
+        self,
+        batches: dict[str, pa.RecordBatch],
+        tables: Iterable[str],
+        task_keys: dict[Any, Any] | None = None,
+    ) -> None:
+        """Write one flush of the Flattener (a record's rows are all in the same flush).
+
+        ``task_keys`` (task_id -> partition value) defaults to the one of ``batches["tasks"]``.
+        """
+        if task_keys is None:
+            task_keys = {}
+            if self.partition_by is not None and "tasks" in batches:
+                task_keys = self.task_keys(batches["tasks"])
+        for table in tables:
+            batch = batches.get(table)
+            if batch is None or batch.num_rows == 0:
+                continue
+            if self.partition_by is None:
+                self.write(table, None, batch)
+                continue
+            keys = self.partition_keys(table, batch, task_keys)
+            distinct = list(dict.fromkeys(keys))
+            if len(distinct) == 1:
+                self.write(table, distinct[0], batch)
+                continue
+            key_array = pa.array(keys, type=pa.string())
+            for key in distinct:
+                mask = pc.is_null(key_array) if key is None else pc.equal(key_array, key)
+                self.write(table, key, batch.filter(mask))
+        # Arrow's default pool (mimalloc) keeps freed pages for reuse: handing them back after
+        # each flush kept a 300 MB conversion ~55 MB smaller, at no measured cost.
+        pa.default_memory_pool().release_unused()
+
+    def write(self, table: str, key: Any, batch: pa.RecordBatch) -> None:
+        """Queue ``batch`` for (table, key); write a row group when ``row_group_rows`` are queued."""
+        part = self._parts.get((table, key))
+        if part is None:
+            directory = f"{self.root}/{table}"
+            if self.partition_by is not None:
+                value = _NULL_PART if key is None else quote(str(key), safe="")
+                directory = f"{directory}/{self.partition_by}={value}"
+            part = self._parts[(table, key)] = _Part(directory)
+        if part.schema is not None and not part.schema.equals(batch.schema):
+            self._drain(table, part)  # the tasks schema widened: finish this file, start another
+            self._close(part)
+        part.schema = batch.schema
+        part.pending.append(batch)
+        part.pending_rows += batch.num_rows
+        part.pending_bytes += batch.nbytes
+        if part.pending_rows >= self.row_group_rows or part.pending_bytes >= ROW_GROUP_BYTES:
+            self._drain(table, part)
+
+    def _drain(self, table: str, part: _Part) -> None:
+        if not part.pending:
+            return
+        data = pa.Table.from_batches(part.pending)
+        part.pending, part.pending_rows, part.pending_bytes = [], 0, 0
+        if part.writer is None:
+            path = f"{part.directory}/{self.file_prefix}{part.parts:05d}.parquet"
+            part.parts += 1
+            self.fs.makedirs(part.directory, exist_ok=True)
+            part.handle = self.fs.open(path, "wb")
+            schema = data.schema.with_metadata(file_metadata(table, self.provenance))
+            part.writer = pq.ParquetWriter(
+                part.handle, schema, use_dictionary=dictionary_columns(table, schema)
+            )
+            self.files.setdefault(table, []).append(path)
+        part.writer.write_table(data, row_group_size=self.row_group_rows)
+
+    @staticmethod
+    def _close(part: _Part) -> None:
+        if part.writer is not None:
+            part.writer.close()
+            part.handle.close()
+        part.writer = part.handle = None
+
+    def close(self, schemas: dict[str, pa.Schema]) -> None:
+        """Write what is queued, close every file, then give every part of a table its final schema.
+
+        Tables in ``schemas`` that got no rows get one empty file, so readers see their columns.
+        """
+        self.close_files()
+        self.finish(schemas)
+
+    def close_files(self) -> None:
+        """Write what is queued and close every file (a parallel worker's last step)."""
+        for (table, _key), part in self._parts.items():
+            self._drain(table, part)
+            self._close(part)
+
+    def finish(self, schemas: dict[str, pa.Schema]) -> None:
+        """Bring every file listed in :attr:`files` to its table's final schema (see close)."""
+        for table, schema in schemas.items():
+            if table not in self.files:
+                self._write_empty(table, schema)
+                continue
+            for path in self.files[table]:
+                self._unify(path, table, schema)
+
+    def _write_empty(self, table: str, schema: pa.Schema) -> None:
+        directory = f"{self.root}/{table}"
+        path = f"{directory}/part-00000.parquet"
+        self.fs.makedirs(directory, exist_ok=True)
+        with self.fs.open(path, "wb") as handle:
+            pq.write_table(
+                schema.empty_table().replace_schema_metadata(file_metadata(table, self.provenance)),
+                handle,
+            )
+        self.files[table] = [path]
+
+    def _unify(self, path: str, table: str, schema: pa.Schema) -> None:
+        """Rewrite ``path`` with ``schema`` if it was written with a narrower one."""
+        with self.fs.open(path, "rb") as handle:
+            old = pq.read_schema(handle)
+        if old.remove_metadata().equals(schema):
+            return
+        tmp = f"{path}.rewrite"
+        meta = file_metadata(table, self.provenance)
+        with self.fs.open(path, "rb") as src, self.fs.open(tmp, "wb") as out:
+            reader = pq.ParquetFile(src)
+            with pq.ParquetWriter(
+                out, schema.with_metadata(meta), use_dictionary=dictionary_columns(table, schema)
+            ) as writer:
+                for i in range(reader.num_row_groups):
+                    group = reader.read_row_group(i)
+                    writer.write_table(conform(group, schema), row_group_size=self.row_group_rows)
+        self.fs.rm(path)
+        self.fs.mv(tmp, path)

@@ -1,0 +1,303 @@
+"""The objects frame of a labels import: classes, tools, geometry, ids and nested answers per row.
+
+Everything is computed column-wise once; :meth:`ObjectRows.dicts` then writes the object dicts
+with one ``zip`` over plain lists (the hot loop of a million-row import).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ango_frames.errors import ConfigError
+from ango_frames.imports.answers import Entry, nested_from_columns
+from ango_frames.imports.asset_keys import AssetKeys, as_bool, as_int, group_bounds, id_column
+from ango_frames.imports.geometry import asset_sizes, build_geometry, infer_tools
+from ango_frames.imports.ontology import Ontology
+from ango_frames.imports.problems import Problems
+
+__all__ = ["ObjectRows"]
+
+
+def _digest(text: str, size: int = 8) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=size).hexdigest()
+
+
+class ObjectRows:
+    """Per-row state of the objects frame while a payload is built."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        codes: np.ndarray,
+        keys: AssetKeys,
+        onto: Ontology | None,
+        problems: Problems,
+    ) -> None:
+        self.frame = frame
+        self.codes = codes
+        self.keys = keys
+        self.onto = onto
+        self.problems = problems
+        n = len(frame)
+        self.n = n
+        self.nested: list[list[dict[str, Any]] | None] = [None] * n
+        self.tracks: dict[tuple[int, str], str] = {}
+        self.page = as_int(frame, "page") or as_int(frame, "frame")
+
+    # ---- per-column resolution -----------------------------------------------------------
+    def build(
+        self,
+        *,
+        box_format: str,
+        normalized: bool,
+        sizes: Any,
+        aid: np.ndarray,
+        ext: np.ndarray,
+        nested: dict[str, str] | None,
+    ) -> None:
+        p = self.problems
+        self.schema = self._classes()
+        self.tools = self._tools(box_format)
+        width, height = asset_sizes(self.frame, sizes, aid, ext)
+        self.geometry = build_geometry(
+            self.frame,
+            self.tools,
+            ~p.bad,
+            p,
+            box_format=box_format,
+            normalized=normalized,
+            width=width,
+            height=height,
+        )
+        if self.page is not None:
+            raw = pd.to_numeric(self.frame[self.page_column], errors="coerce")
+            values = raw.to_numpy("float64", na_value=np.nan)
+            given = self.frame[self.page_column].notna().to_numpy(dtype=bool)
+            with np.errstate(invalid="ignore"):
+                # finite and within int32 too: inf or 1e30 became INT64_MIN in the body
+                whole = (values >= 0) & (values == np.round(values)) & (values < 2**31)
+                bad = given & ~whole
+            p.add(
+                bad, self.page_column, "wrong_type", self.frame[self.page_column].to_numpy(object)
+            )
+        self.ids = self._object_ids()
+        self._duplicates()
+        if nested:
+            got = nested_from_columns(self.frame, nested, self.schema, ~p.bad, self.onto, p)
+            self.nested = got
+
+    @property
+    def page_column(self) -> str:
+        return "page" if "page" in self.frame.columns else "frame"
+
+    def _classes(self) -> np.ndarray:
+        frame, p = self.frame, self.problems
+        sid, title = id_column(frame, "schema_id"), id_column(frame, "title")
+        if "schema_id" not in frame.columns and "title" not in frame.columns:
+            p.add(np.ones(self.n, dtype=bool), "schema_id", "missing_column")
+            return sid
+        need = pd.isna(sid) & pd.notna(title)
+        if need.any():
+            if self.onto is None:
+                raise ConfigError(
+                    "rows name their class by title: pass ontology= (the project, or its "
+                    "categorySchema) so titles resolve to schemaIds, or give a schema_id column"
+                )
+            titles = self.onto.titles("tools")
+            wanted = pd.Series(title[need], dtype=object)
+            found = wanted.map(lambda t: titles.get(t, [])).to_numpy(dtype=object)
+            pos = np.flatnonzero(need)
+            counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+            sid[pos[counts == 1]] = [f[0] for f in found[counts == 1]]
+            p.add(pos[counts == 0], "title", "unknown_class", title[pos[counts == 0]])
+            p.add(pos[counts > 1], "title", "ambiguous_title", title[pos[counts > 1]])
+        p.add(pd.isna(sid) & pd.isna(title), "schema_id", "unknown_class")
+        if self.onto is not None:
+            known = pd.Series(sid, dtype=object).isin(list(self.onto.tools)).to_numpy(dtype=bool)
+            p.add(pd.notna(sid) & ~known & ~p.bad, "schema_id", "unknown_class", sid)
+        return sid
+
+    def _tools(self, box_format: str) -> np.ndarray:
+        frame, p = self.frame, self.problems
+        given = id_column(frame, "tool")
+        tools = given.copy()
+        if self.onto is not None:
+            types = {k: v.tool for k, v in self.onto.tools.items()}
+            from_onto = pd.Series(self.schema, dtype=object).map(types).to_numpy(dtype=object)
+            from_onto[pd.isna(from_onto)] = None
+            clash = pd.notna(given) & pd.notna(from_onto) & (given != from_onto)
+            p.add(clash, "tool", "tool_mismatch", given)
+            fill = pd.isna(tools)
+            tools[fill] = from_onto[fill]
+        missing = pd.isna(tools)
+        if missing.any():
+            guessed = infer_tools(frame, box_format)
+            tools[missing] = guessed[missing]
+            none = pd.isna(tools) & ~p.bad
+            p.add(none, "tool", "missing_column")
+        return tools
+
+    def _object_ids(self) -> np.ndarray:
+        """Given object ids, else generated: per track, or per asset and position in it."""
+        given = id_column(self.frame, "object_id")
+        track = id_column(self.frame, "track_id")
+        ids = given.copy()
+        codes = self.codes
+        keyed = codes >= 0
+        uniques = self.keys.uniques
+        for i in np.flatnonzero(keyed & pd.notna(track)).tolist():
+            tkey = (int(codes[i]), track[i])
+            if tkey not in self.tracks:
+                self.tracks[tkey] = ids[i] or _digest(f"{uniques[codes[i]]}\x1ft\x1f{track[i]}", 12)
+            if ids[i] is None:
+                ids[i] = self.tracks[tkey]
+        plain = np.flatnonzero(keyed & pd.isna(ids))
+        if len(plain):
+            order, starts = group_bounds(codes, len(uniques))
+            ordinal = np.empty(self.n, dtype=np.int64)
+            ordinal[order] = np.arange(len(order)) - starts[codes[order]]
+            digests = {}
+            pc = codes[plain].tolist()
+            for c in set(pc):
+                digests[c] = _digest(str(uniques[c]))
+            ids[plain] = [
+                f"{digests[c]}-{o}" for c, o in zip(pc, ordinal[plain].tolist(), strict=True)
+            ]
+        self.generated = keyed & pd.isna(given)
+        self.track = track
+        return ids
+
+    def _duplicates(self) -> None:
+        cols = self.frame.columns
+        if "object_id" not in cols and "track_id" not in cols:
+            return  # generated per row: unique by construction
+        page = self.page[0] if self.page is not None else np.zeros(self.n, dtype=np.int64)
+        has_page = self.page[1] if self.page is not None else np.zeros(self.n, dtype=bool)
+        key = pd.DataFrame({"c": self.codes, "o": self.ids, "p": np.where(has_page, page, -1)})
+        dup = key.duplicated(keep=False).to_numpy() & (self.codes >= 0) & pd.notna(self.ids)
+        self.problems.add(dup, "object_id", "duplicate_object_id", self.ids)
+
+    # ---- links from other tables -----------------------------------------------------------
+    def object_schema(self) -> dict[tuple[int, str], str]:
+        """(asset code, object_id) -> class schemaId, for every row with both."""
+        out: dict[tuple[int, str], str] = {}
+        for c, o, s in zip(
+            self.codes.tolist(), self.ids.tolist(), self.schema.tolist(), strict=True
+        ):
+            if c >= 0 and o is not None and s is not None:
+                out.setdefault((c, o), s)
+        return out
+
+    def attach(self, entries: list[Entry], cp: Problems) -> None:
+        """Hang nested answers (entries with an object_id) on their object rows.
+
+        Matched on (asset, object_id, page). An answer without a page on an object with several
+        rows (a video track) goes to the track's k-th row for its k-th repeat (the order the
+        export lists them in). A rejected answer rejects its object.
+        """
+        owned = [e for e in entries if e.object_id is not None]
+        if not owned:
+            return
+        exact: dict[tuple[int, str | None, int | None], int] = {}
+        nth: dict[tuple[int, str | None], list[int]] = {}
+        page = self.page
+        for i, (c, o) in enumerate(zip(self.codes.tolist(), self.ids.tolist(), strict=True)):
+            if c < 0 or o is None:
+                continue
+            pg = int(page[0][i]) if page is not None and page[1][i] else None
+            exact.setdefault((c, o, pg), i)
+            nth.setdefault((c, o), []).append(i)
+        for entry in owned:
+            pos = exact.get((entry.code, entry.object_id, entry.page))
+            frames = nth.get((entry.code, entry.object_id), [])
+            if entry.page is None and len(frames) > 1:
+                pos = frames[entry.occurrence] if entry.occurrence < len(frames) else None
+            elif pos is None and entry.page is None and frames:
+                pos = frames[0]
+            if pos is None:
+                if not entry.bad:
+                    cp.one(entry.rows[0], "page", "dangling_answer", entry.page)
+                continue
+            if entry.bad:
+                if not self.problems.bad[pos]:
+                    reason = entry.reason or "wrong_answer_type"
+                    self.problems.one(pos, "classifications", reason, entry.schema_id)
+                continue
+            got = self.nested[pos]
+            if got is None:
+                got = self.nested[pos] = []
+            got.append(entry.body)
+
+    def ids_by_asset(self, include_bad: bool) -> dict[int, set[str]]:
+        """The object ids of each asset (of valid rows only unless ``include_bad``)."""
+        out: dict[int, set[str]] = {}
+        ok = (self.codes >= 0) if include_bad else (self.codes >= 0) & ~self.problems.bad
+        for c, o in zip(self.codes[ok].tolist(), self.ids[ok].tolist(), strict=True):
+            out.setdefault(c, set()).add(o)
+        return out
+
+    # ---- output ------------------------------------------------------------------------------
+    def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
+        """The import object dicts of rows ``pos``, in that order."""
+        plist = pos.tolist()
+        geometry = self.geometry
+        objs = [
+            {"schemaId": s, "objectId": o, t: geometry[i]}
+            for s, o, t, i in zip(
+                self.schema[pos].tolist(),
+                self.ids[pos].tolist(),
+                self.tools[pos].tolist(),
+                plist,
+                strict=True,
+            )
+        ]
+        if self.page is not None:
+            values, present = self.page[0][pos].tolist(), self.page[1][pos].tolist()
+            for d, v, ok in zip(objs, values, present, strict=True):
+                if ok:
+                    d["page"] = v
+        for column, field in (("interpolation_stopped", "interpolationStopped"), ("lock", "lock")):
+            flags = as_bool(self.frame, column)
+            if flags is not None:
+                for d, v in zip(objs, flags[pos].tolist(), strict=True):
+                    if v is not None:
+                        d[field] = v
+        if any(x is not None for x in self.nested):
+            for d, i in zip(objs, plist, strict=True):
+                got = self.nested[i]
+                if got:
+                    d["classifications"] = got
+        return objs
+
+    def scores(self, pos: np.ndarray, label_of_row: np.ndarray) -> pd.DataFrame:
+        """``row, label, object_id, score`` of the sent rows that have a score."""
+        if "score" not in self.frame.columns:
+            return pd.DataFrame(columns=["row", "label", "object_id", "score"])
+        score = pd.to_numeric(self.frame["score"], errors="coerce").to_numpy(
+            "float64", na_value=np.nan
+        )
+        pos = pos[~np.isnan(score[pos])]
+        return pd.DataFrame(
+            {
+                "row": self.frame.index[pos],
+                "label": label_of_row[pos],
+                "object_id": pd.Series(self.ids[pos], dtype=object),
+                "score": score[pos],
+            }
+        )
+
+    def id_map(self, pos: np.ndarray, label_of_row: np.ndarray) -> pd.DataFrame:
+        """``row, label, track_id, object_id`` of the sent rows whose object id was generated."""
+        pos = pos[self.generated[pos]]
+        return pd.DataFrame(
+            {
+                "row": self.frame.index[pos],
+                "label": label_of_row[pos],
+                "track_id": pd.Series(self.track[pos], dtype=object),
+                "object_id": pd.Series(self.ids[pos], dtype=object),
+            }
+        )

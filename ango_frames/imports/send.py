@@ -1,0 +1,339 @@
+"""Validated, chunked, resumable imports: labels, attachments and per-task annotations.
+
+Every row is checked before the first request (:mod:`ango_frames.imports.problems`). The payload is cut
+into chunks by count and by serialised size; each chunk goes out with an idempotency key (the
+sha256 of the project and the chunk's bytes), so retries and resumed runs never apply it twice on
+a hub that honours the key. A failing chunk does not stop the others; at the end
+:class:`~ango_frames.errors.ImportIncomplete` says exactly which labels went and which did not.
+With ``journal=`` a re-run sends only the chunks not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ango_frames.errors import AngoError, AuthError, ConfigError, ImportIncomplete
+from ango_frames.imports.annotate import build_annotations
+from ango_frames.imports.attachments import build_attachments
+from ango_frames.imports.chunks import (
+    Chunk,
+    DryRun,
+    plan_chunks,
+    plan_fingerprint,
+    plan_frame,
+    sha256_hex,
+)
+from ango_frames.imports.journal import Journal
+from ango_frames.imports.labels import LabelBatch, build_labels
+
+__all__ = ["DryRun", "annotate", "import_attachments", "import_labels"]
+
+
+def _send(
+    client: Any,
+    kind: str,
+    project: str,
+    chunks: list[Chunk],
+    keys: list[tuple[str, str]],
+    journal: Any,
+    progress: bool,
+    summary: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Send the chunks; one result row per item; raise ImportIncomplete if any did not go."""
+    n = len(keys)
+    chunk_of, status, sent = [-1] * n, ["not sent"] * n, [False] * n
+    reply: list[str | None] = [None] * n
+    error: list[str | None] = [None] * n
+    log = (
+        Journal(journal, project, kind, plan_fingerprint(kind, project, chunks))
+        if journal is not None
+        else None
+    )
+    stop_reason: str | None = None
+    if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
+        from tqdm.auto import tqdm
+
+        shown: Any = tqdm(chunks, unit="request", desc=f"import {kind}")
+    else:
+        shown = chunks
+    for chunk in shown:
+        span = range(chunk.start, chunk.stop)
+        for i in span:
+            chunk_of[i] = chunk.index
+        if log is not None and log.is_acked(chunk.index, chunk.sha256):
+            for i in span:
+                status[i] = "skipped (journal)"
+            continue
+        if stop_reason is not None:
+            for i in span:
+                error[i] = stop_reason
+            continue
+        if log is not None:
+            log.sending(chunk.index, chunk.key, chunk.sha256)
+        try:
+            answer = client.post(
+                chunk.path, chunk.body, params=chunk.params, idempotency_key=chunk.key
+            )
+        except AngoError as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            for i in span:
+                status[i], error[i] = "failed", message
+            if isinstance(exc, AuthError):  # every later chunk would be refused the same way
+                stop_reason = f"not sent after {message}"
+            continue
+        if log is not None:
+            log.ack(chunk.index, chunk.key, chunk.sha256)
+        text = orjson.dumps(answer.get("data", answer) if isinstance(answer, dict) else answer)
+        for i in span:
+            status[i], sent[i], reply[i] = "sent", True, text.decode()
+    results = pd.DataFrame(
+        {
+            "key_field": [k[0] for k in keys],
+            "key": [k[1] for k in keys],
+            "chunk": chunk_of,
+            "sent": sent,
+            "status": status,
+            "reply": reply,
+            "error": error,
+        }
+    )
+    if summary is not None:
+        results = pd.concat([results, summary.reset_index(drop=True)], axis=1)
+    raise_if_incomplete(results, len(chunks), kind, journaled=log is not None)
+    return results
+
+
+def raise_if_incomplete(results: pd.DataFrame, requests: int, kind: str, journaled: bool) -> None:
+    """Raise ``ImportIncomplete`` saying exactly what went and what did not, if anything failed."""
+    bad = results["status"].isin(["failed", "not sent"])
+    if not bad.any():
+        return
+    failed = results.loc[bad, "chunk"].nunique()
+    first = results.loc[bad, "error"].dropna()
+    hint = " Re-run with the same journal to send only what did not go." if journaled else ""
+    raise ImportIncomplete(
+        f"{failed} of {requests} request(s) did not go through: {int(bad.sum())} of "
+        f"{len(results)} {kind} item(s) not sent ({int((~bad).sum())} sent or already acked). "
+        f"First error: {first.iloc[0] if len(first) else 'unknown'}.{hint}",
+        results,
+    )
+
+
+def score_summary(batch: LabelBatch) -> pd.DataFrame:
+    """Per label: object count and min / mean / max score (NaN without scores)."""
+    n = len(batch.keys)
+    out = pd.DataFrame({"n_objects": [len(r) for r in batch.row_index]})
+    if len(batch.scores):
+        stats = batch.scores.groupby("label")["score"].agg(["min", "mean", "max"])
+        stats = stats.reindex(range(n))
+        for name in ("min", "mean", "max"):
+            out[f"score_{name}"] = stats[name].to_numpy()
+    return out
+
+
+def _needs_ontology(data: Any, extra: list[Any]) -> bool:
+    frames = [data] if isinstance(data, pd.DataFrame) else [getattr(data, "objects", None)]
+    frames += [getattr(data, "classifications", None), getattr(data, "relations", None), *extra]
+    for frame in frames:
+        if isinstance(frame, pd.DataFrame) and "title" in frame.columns:
+            if "schema_id" not in frame.columns:
+                return True
+            if (frame["title"].notna() & frame["schema_id"].isna()).any():
+                return True
+    return False
+
+
+def _ontology(client: Any, project: str | None, ontology: Any, data: Any, opts: dict) -> Any:
+    """The ontology to use: the one given, else the project's when rows are named by title."""
+    if ontology is not None or not project:
+        return ontology
+    extra = [opts.get("classifications"), opts.get("relations")]
+    return client.get_project(project) if _needs_ontology(data, extra) else None
+
+
+def _is_payload(data: Any) -> bool:
+    """A ready ImportLabelsRequest body, or its list of labels (sent as given, in chunks)."""
+    if isinstance(data, dict):
+        return "labels" in data
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+
+
+def _prebuilt(data: Any, project: str) -> LabelBatch:
+    """A LabelBatch around labels the caller built; only the asset key is checked."""
+    labels = list(data["labels"] if isinstance(data, dict) else data)
+    if isinstance(data, dict) and data.get("project", project) != project:
+        raise ConfigError(f"the payload is for project {data['project']!r}, not {project!r}")
+    keys = []
+    for i, label in enumerate(labels):
+        field = "assetId" if label.get("assetId") else "externalId"
+        if not label.get(field) or not isinstance(label.get("answer"), dict):
+            raise ConfigError(f"label {i} needs assetId or externalId and an answer object")
+        keys.append((field, str(label[field])))
+    empty = pd.DataFrame()
+    return LabelBatch(
+        body={"project": project, "labels": labels},
+        keys=keys,
+        # no input rows: one placeholder per object, so result counts stay right
+        row_index=[np.arange(len(label["answer"].get("objects") or [])) for label in labels],
+        scores=pd.DataFrame(columns=["row", "label", "object_id", "score"]),
+        id_map=pd.DataFrame(columns=["row", "label", "track_id", "object_id"]),
+        rejected=empty,
+        failures=pd.DataFrame(columns=["row", "column", "reason", "value"]),
+    )
+
+
+def import_labels(
+    client: Any,
+    project: str,
+    data: Any,
+    *,
+    ontology: Any = None,
+    chunk_rows: int = 500,
+    chunk_bytes: int = 4_000_000,
+    journal: Any = None,
+    dry_run: bool = False,
+    on_error: str = "raise",
+    progress: bool = False,
+    **options: Any,
+) -> pd.DataFrame | DryRun:
+    """Import pre-labels: validate every row, then send the labels in chunks.
+
+    Parameters
+    ----------
+    client : Client
+        Anything with ``post(path, body, *, params=None, idempotency_key=None) -> dict``.
+    project : str
+        The project id.
+    data : DataFrame or export tables
+        As for :func:`ango_frames.imports.labels.labels_payload`; ``**options`` are its options
+        (``box_format``, ``normalized``, ``sizes``, ``nested``, ``classifications``,
+        ``relations``, ``status``, ``assignee``).
+    ontology : optional
+        The project or its categorySchema; fetched with ``client.get_project`` when rows name
+        their class by title and none is given.
+    chunk_rows, chunk_bytes : int
+        At most this many labels, and (unless one label is bigger) bytes, per request.
+    journal : str or Path, optional
+        A local file that makes the import resumable (see :mod:`ango_frames.imports.journal`).
+    dry_run : bool
+        Build and plan only; return a :class:`DryRun` and send nothing.
+    on_error : {"raise", "skip"}
+        Rows with problems: raise one PayloadError before sending, or leave them out (listed in
+        ``results.attrs["failures"]``).
+    progress : bool
+        Show a progress bar per request.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per label: ``key_field, key, chunk, sent, status, reply, error, n_objects,
+        score_min, score_mean, score_max``. ``status`` is ``sent``, ``failed``,
+        ``skipped (journal)`` or ``not sent``.
+
+    Raises
+    ------
+    PayloadError
+        Invalid rows (nothing was sent).
+    ImportIncomplete
+        Some requests failed; ``.results`` is the frame above.
+    """
+    if _is_payload(data):
+        batch = _prebuilt(data, project)
+    else:
+        ontology = _ontology(client, project, ontology, data, options)
+        batch = build_labels(data, project, ontology, on_error=on_error, **options)
+    chunks = plan_chunks(
+        project,
+        "labels",
+        batch.labels,
+        "import/labels",
+        chunk_rows=chunk_rows,
+        chunk_bytes=chunk_bytes,
+    )
+    if dry_run:
+        return DryRun(
+            [c.body for c in chunks],
+            plan_frame(chunks, batch.keys),
+            batch.id_map,
+            batch.failures,
+            batch,
+        )
+    results = _send(
+        client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch)
+    )
+    results.attrs["failures"] = batch.failures
+    return results
+
+
+def import_attachments(
+    client: Any,
+    project: str,
+    data: pd.DataFrame,
+    *,
+    chunk_rows: int = 500,
+    chunk_bytes: int = 4_000_000,
+    journal: Any = None,
+    dry_run: bool = False,
+    on_error: str = "raise",
+    progress: bool = False,
+) -> pd.DataFrame | DryRun:
+    """Attach URLs to assets (``POST /attachments``), validated and chunked like labels.
+
+    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`. Returns one result row
+    per attachment (same columns as :func:`import_labels`, without the score summary).
+    """
+    body, keys, failures = build_attachments(data, project, on_error=on_error)
+    chunks = plan_chunks(
+        project, "attachments", body["attachments"], "attachments",
+        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes,
+    )  # fmt: skip
+    if dry_run:
+        return DryRun([c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures)
+    results = _send(client, "attachments", project, chunks, keys, journal, progress, None)
+    results.attrs["failures"] = failures
+    return results
+
+
+def annotate(
+    client: Any,
+    data: Any,
+    *,
+    project: str | None = None,
+    ontology: Any = None,
+    is_plugin: bool = False,
+    journal: Any = None,
+    dry_run: bool = False,
+    on_error: str = "raise",
+    progress: bool = False,
+    chunk_rows: int | None = None,
+    **options: Any,
+) -> pd.DataFrame | DryRun:
+    """Submit answers per task (``POST /annotate/{taskId}``), one request per ``task_id``.
+
+    Same conventions as :func:`import_labels`, keyed by ``task_id``; ``project`` is only used to
+    fetch the ontology when rows name classes by title, and to scope the journal.
+    ``chunk_rows`` is accepted for symmetry and ignored (the endpoint takes one task).
+    """
+    del chunk_rows
+    ontology = _ontology(client, project, ontology, data, options)
+    batch = build_annotations(data, ontology, on_error=on_error, **options)
+    params = {"isPlugin": "true" if is_plugin else "false"}
+    scope = project or ""
+    chunks = []
+    for i, (task_id, body) in enumerate(batch.body.items()):
+        raw = orjson.dumps(body)
+        path = f"annotate/{task_id}"
+        key = sha256_hex(scope.encode(), path.encode(), raw)
+        chunks.append(Chunk(i, path, i, i + 1, body, raw, sha256_hex(raw), key, params))
+    if dry_run:
+        plan = plan_frame(chunks, batch.keys)
+        return DryRun([c.body for c in chunks], plan, batch.id_map, batch.failures, batch)
+    results = _send(
+        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch)
+    )
+    results.attrs["failures"] = batch.failures
+    return results

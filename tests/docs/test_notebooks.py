@@ -1,0 +1,57 @@
+"""Every example notebook runs top to bottom against the local hub, without errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_there_are_notebooks():
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_export_and_analyse.ipynb",
+        "02_training_data.ipynb",
+        "03_prelabels.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(path, tmp_path, monkeypatch):
+    # never a real project from the developer's environment: the local hub only
+    monkeypatch.delenv("ANGO_API_KEY", raising=False)
+    monkeypatch.delenv("ANGO_PROJECT", raising=False)
+    # the kernel imports this checkout's ango_frames, whatever the working directory
+    path_var = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    monkeypatch.setenv("PYTHONPATH", path_var)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    # the local hub was used, and stopped in the last cell
+    setup = "".join(o.get("text", "") for o in code[0].outputs)
+    assert "127.0.0.1" in setup
+    assert list(tmp_path.iterdir()) == []  # nothing left in the working directory
+    if path.stem.startswith("01"):
+        images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
+        assert images, "the plot did not render into the outputs"
