@@ -56,7 +56,7 @@ def _progress(progress: bool, total: int | None = None, unit: str = " records") 
 def _one_process(
     src: Any, storage_options: Any, flat: Flattener, writer: DatasetWriter, wanted: tuple, bar: Any
 ) -> None:
-    records = iter_records(src, storage_options=storage_options)
+    records = iter_records(src, storage_options=storage_options, raw=flat.native)
     for batches in flatten_records(
         records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
     ):
@@ -125,6 +125,7 @@ def export_to_parquet(
     progress: bool = False,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
+    engine: str | None = None,
 ) -> dict[str, str]:
     """Stream an export into one Parquet dataset per table, in bounded memory.
 
@@ -153,6 +154,8 @@ def export_to_parquet(
         (one part) is parsed here and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a time; the
         output is the same whatever the number. A file object, an in-memory (``memory://``)
         source or destination, or an ndjson file of one part is converted in this process.
+    engine : {"native", "python"}, optional
+        The flattening engine (default: ``ango_frames.engine()``); the output is the same.
 
     Returns
     -------
@@ -169,7 +172,7 @@ def export_to_parquet(
     workers = _parallel.resolve_workers(workers)
     wanted = TABLE_NAMES if tables is None else tuple(tables)
     build = set(wanted) | ({"tasks"} if partition_by is not None else set())
-    flat = Flattener(build)
+    flat = Flattener(build, engine=engine)
     wanted = tuple(t for t in flat.tables if t in wanted)
     fs, root = filesystem(dest, dest_storage_options)
     provenance = source_provenance(src, storage_options=storage_options)
@@ -185,7 +188,7 @@ def export_to_parquet(
     bar = None
     if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
         bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
-        job = _job(build, wanted, writer, dest, dest_storage_options)
+        job = replace(_job(build, wanted, writer, dest, dest_storage_options), engine=flat.engine)
         unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
     if unknown is None:
         if bar is not None:

@@ -177,14 +177,20 @@ def _chunks(fh: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
 
 
 def _read_kind(
-    kind: str, chunks: Iterator[bytes], ctx: js.Ctx, off: int, line: int, last_nl: int
-) -> Iterator[dict[str, Any]]:
+    kind: str,
+    chunks: Iterator[bytes],
+    ctx: js.Ctx,
+    off: int,
+    line: int,
+    last_nl: int,
+    raw: bool = False,
+) -> Iterator[Any]:
     if kind == "json":
         return scan.iter_array(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "object":
         return scan.iter_objects(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "ndjson":
-        return js.iter_ndjson(chunks, ctx, offset=off, line=line)
+        return js.iter_ndjson(chunks, ctx, offset=off, line=line, raw=raw)
     return iter(())  # empty
 
 
@@ -223,16 +229,18 @@ def _member_stream(
     return kind, chunks, ctx, off, line, last_nl
 
 
-def _stream_records(fh: IO[bytes], name: str, limits: ReadLimits) -> Iterator[dict[str, Any]]:
+def _stream_records(
+    fh: IO[bytes], name: str, limits: ReadLimits, raw: bool = False
+) -> Iterator[Any]:
     ctx = js.Ctx(name, limits.max_depth)
     kind, chunks, off, line, last_nl = js.sniff(_chunks(fh), ctx)
     if kind != "zip":
-        yield from _read_kind(kind, chunks, ctx, off, line, last_nl)
+        yield from _read_kind(kind, chunks, ctx, off, line, last_nl, raw)
         return
     with _zipfile(fh, chunks, name) as zf:
         for info in sz.safe_members(zf, name, **_zip_kw(limits)):
             kind, chunks, mctx, off, line, last_nl = _member_stream(zf, info, name, limits)
-            yield from _read_kind(kind, chunks, mctx, off, line, last_nl)
+            yield from _read_kind(kind, chunks, mctx, off, line, last_nl, raw)
 
 
 def iter_records(
@@ -240,7 +248,8 @@ def iter_records(
     *,
     storage_options: dict[str, Any] | None = None,
     limits: ReadLimits | None = None,
-) -> Iterator[dict[str, Any]]:
+    raw: bool = False,
+) -> Iterator[Any]:
     """Every record of an export, in order, holding one chunk and one record in memory.
 
     Parameters
@@ -251,6 +260,9 @@ def iter_records(
         fsspec options (credentials) for a URL; merged over an ExportFile's own.
     limits : ReadLimits, optional
         Safety limits (zip bombs, nesting depth, member count).
+    raw : bool
+        Give the lines of ndjson text as blocks (``jsonstream.Lines``, for the native
+        flattener) instead of one record each.
 
     Yields
     ------
@@ -268,7 +280,7 @@ def iter_records(
     limits = limits or ReadLimits()
     source = _resolve(src, storage_options)
     with source.open() as fh:
-        yield from _stream_records(fh, source.name, limits)
+        yield from _stream_records(fh, source.name, limits, raw)
 
 
 def plan_parts(
@@ -312,17 +324,18 @@ def plan_parts(
 
 
 def iter_part_records(
-    part: ExportPart, *, limits: ReadLimits | None = None
-) -> Iterator[dict[str, Any]]:
-    """The records of one :class:`ExportPart`, in order (see :func:`plan_parts`)."""
+    part: ExportPart, *, limits: ReadLimits | None = None, raw: bool = False
+) -> Iterator[Any]:
+    """The records of one :class:`ExportPart`, in order (see :func:`plan_parts`; ``raw`` as for
+    :func:`iter_records`)."""
     limits = limits or ReadLimits()
     source = _Source(part.url, dict(part.storage_options), part.fileobj)
     if part.byte_range is not None:
-        yield from _range_records(source, part.byte_range, limits)
+        yield from _range_records(source, part.byte_range, limits, raw)
         return
     with source.open() as fh:
         if part.member is None:
-            yield from _stream_records(fh, source.name, limits)
+            yield from _stream_records(fh, source.name, limits, raw)
             return
         with sz.open_zip(fh, source.name) as zf:
             infos = [
@@ -335,12 +348,12 @@ def iter_part_records(
             kind, chunks, ctx, off, line, last_nl = _member_stream(
                 zf, infos[0], source.name, limits
             )
-            yield from _read_kind(kind, chunks, ctx, off, line, last_nl)
+            yield from _read_kind(kind, chunks, ctx, off, line, last_nl, raw)
 
 
 def _range_records(
-    source: _Source, byte_range: tuple[int, int], limits: ReadLimits
-) -> Iterator[dict[str, Any]]:
+    source: _Source, byte_range: tuple[int, int], limits: ReadLimits, raw: bool = False
+) -> Iterator[Any]:
     start, end = byte_range
     with source.open() as fh:
         first = b""
@@ -370,7 +383,7 @@ def _range_records(
         )
         chunks = chain([first] if first else [], _chunks(fh))
         yield from js.iter_ndjson(
-            chunks, ctx, offset=offset, line=1 if offset <= 3 else None, stop=end
+            chunks, ctx, offset=offset, line=1 if offset <= 3 else None, stop=end, raw=raw
         )
 
 

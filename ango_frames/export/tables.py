@@ -137,11 +137,14 @@ def _read_parts(
     into one table per name; None when made-up ids repeat across chunks (read in one process).
     """
     if len(parts) > 1:
-        jobs = [_parallel.PartJob(part, i, flat.tables) for i, part in enumerate(parts)]
+        jobs = [
+            _parallel.PartJob(part, i, flat.tables, engine=flat.engine)
+            for i, part in enumerate(parts)
+        ]
         results = _parallel.run_parts(_parallel.table_job, jobs, workers)
     else:
         chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
-        job = _parallel.PartJob(None, 0, flat.tables)
+        job = _parallel.PartJob(None, 0, flat.tables, engine=flat.engine)
         results, ok = _pipeline.run_chunks(
             _parallel.table_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers
         )
@@ -163,6 +166,7 @@ def read_export(
     storage_options: dict[str, Any] | None = None,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
+    engine: str | None = None,
 ) -> ExportTables:
     """Read an Ango export into linked, tidy DataFrames.
 
@@ -179,6 +183,8 @@ def read_export(
         64 MiB, a split zip) at once; 1 (the default) reads in this process, None means
         ``min(2, os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
         parsed here and flattened by ``workers`` processes in chunks.
+    engine : {"native", "python"}, optional
+        The flattening engine (default: ``ango_frames.engine()``); the frames are the same.
 
     Returns
     -------
@@ -198,7 +204,7 @@ def read_export(
         are kept in the ``extra`` columns.
     """
     workers = _parallel.resolve_workers(workers)
-    flat = Flattener(tables)
+    flat = Flattener(tables, engine=engine)
     if not _is_path(src):
         provenance = {"source": "<records>", "format": "records"}
         arrow = flatten_to_tables(src, flat)
@@ -215,7 +221,8 @@ def read_export(
     if done is not None:
         arrow, unknown = done
     else:
-        arrow = flatten_to_tables(iter_records(src, storage_options=storage_options), flat)
+        records = iter_records(src, storage_options=storage_options, raw=flat.native)
+        arrow = flatten_to_tables(records, flat)
         unknown = flat.unknown_keys
     warn_unknown_keys(unknown, source)
     frames = {}
