@@ -23,6 +23,7 @@ from ango_frames.errors import (
     ServerError,
     TransportError,
 )
+from ango_frames.export.flatten.native import engine
 from ango_frames.export.parquet import export_to_parquet
 from ango_frames.export.tables import ExportTables, read_export
 from ango_frames.export_file import ExportFile
@@ -67,6 +68,7 @@ __all__ = [
     "annotate_payloads",
     "attachments_payload",
     "build_labels",
+    "engine",
     "export_since_last",
     "export_to_parquet",
     "import_attachments",

@@ -1,0 +1,266 @@
+"""The native flattening core against the Python flattener: same tables, rows, ids, errors.
+
+Export-shaped records (the benchmark generator's v3 assets, the published samples wrapped in a
+v3 task) and hypothesis mutations of them (a value replaced, a key added or removed anywhere)
+go through both engines as ndjson; the Arrow tables must be identical. Records the core does
+not understand must reach the Python flattener, and only those.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ango_frames import engine
+from ango_frames.errors import ConfigError
+from ango_frames.export.flatten.flattener import Flattener
+from ango_frames.export.flatten.native import resolve_engine
+from ango_frames.export.records import iter_part_records, plan_parts
+from ango_frames.schemas import SCHEMAS, TABLE_NAMES
+from tests.engines import NATIVE, assert_engines_agree, engine_tables, ndjson
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from make_export import make_records  # noqa: E402
+
+needs_native = pytest.mark.skipif(not NATIVE, reason="the native core is not built")
+POOL = list(make_records(5, seed=3))
+# the smallest generated assets (a few tools, a history), to mutate
+SMALL = sorted(make_records(60, seed=4), key=lambda r: len(orjson.dumps(r)))[:3]
+SAMPLES = next(
+    (p / "shared" / "samples" for p in REPO.parents if (p / "shared" / "samples").is_dir()),
+    REPO / "shared" / "samples",
+)
+
+
+def _native_run(raw: bytes, **kw: Any) -> Flattener:
+    out = engine_tables(raw, "native", **kw)
+    assert not isinstance(out, Exception), out
+    return out[3]
+
+
+# ------------------------------------------------------------------------------ the engine
+
+
+def test_engine_reports_and_can_be_forced(monkeypatch):
+    monkeypatch.delenv("ANGO_FRAMES_ENGINE", raising=False)
+    assert engine() == ("native" if NATIVE else "python")
+    monkeypatch.setenv("ANGO_FRAMES_ENGINE", "python")
+    assert engine() == "python"
+    assert Flattener().engine == "python"
+    assert Flattener(engine="python").native is False
+    with pytest.raises(ConfigError):
+        resolve_engine("fast")
+
+
+def test_engine_python_in_a_fresh_interpreter():
+    env = {**os.environ, "ANGO_FRAMES_ENGINE": "python"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import ango_frames; print(ango_frames.engine())"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "python"
+
+
+@needs_native
+def test_core_column_types_follow_the_schemas():
+    from ango_frames.export.flatten import _core
+
+    import pyarrow as pa
+
+    codes = {pa.string(): 0, pa.int64(): 1, pa.int32(): 2, pa.float64(): 3, pa.bool_(): 4}
+    codes[pa.timestamp("ms", tz="UTC")] = 5
+    codes[pa.list_(pa.string())] = 6
+    codes[pa.list_(pa.list_(pa.float64()))] = 7
+    for i, name in enumerate(TABLE_NAMES):
+        got = _core.table_types(i)
+        if name == "issues":
+            assert got == (8,)  # issue records always go to Python
+            continue
+        assert len(got) == len(SCHEMAS[name]), name
+        for field, code in zip(SCHEMAS[name], got, strict=True):
+            assert code in (codes.get(field.type), 8), (name, field)
+
+
+# ------------------------------------------------------------------------------ same tables
+
+
+@needs_native
+@pytest.mark.parametrize("batch_rows", [1, 7, 300, 4096])
+def test_generated_export_is_all_native_and_identical(batch_rows):
+    raw = ndjson(list(make_records(40, seed=5)))
+    assert_engines_agree(raw, batch_rows=batch_rows)
+    flat = _native_run(raw, batch_rows=batch_rows)
+    assert (flat.records, flat.python_records) == (40, 0)  # the common shape: no fallback
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "where",
+    ["asset", "task", "tool", "box", "classification", "nested", "relation", "history", "meta"],
+)
+def test_an_unknown_key_sends_its_record_to_python_and_nothing_changes(where):
+    records = orjson.loads(orjson.dumps(POOL))
+    rec = records[2]
+    task = rec["task"]
+    target = {
+        "asset": rec,
+        "task": task,
+        "tool": task["tools"][0],
+        "box": next(t for t in task["tools"] if "bounding-box" in t)["bounding-box"],
+        "classification": task["classifications"][0],
+        "nested": task["classifications"][0]["classifications"][0]
+        if task["classifications"][0]["classifications"]
+        else task["classifications"][1],
+        "relation": (task["relations"] or [task["stageHistory"][1]])[0],
+        "history": task["stageHistory"][1],
+        "meta": task["tools"][0]["metadata"],
+    }[where]
+    target["surprise"] = {"kept": [1, 2]}
+    raw = ndjson(records)
+    ref = assert_engines_agree(raw, batch_rows=50)
+    flat = _native_run(raw, batch_rows=50)
+    assert (flat.records, flat.python_records) == (5, 1)
+    assert sum(ref[1].values()) == 1  # one unknown key, counted once, by the Python flattener
+    extras = [
+        e for t in ref[0].values() for e in t.column("extra").to_pylist() if e and "surprise" in e
+    ]
+    assert len(extras) == 1
+
+
+def _wrapped_samples() -> list[str]:
+    if not SAMPLES.is_dir():
+        return []
+    return sorted(
+        str(p.relative_to(SAMPLES))
+        for p in SAMPLES.glob("*/*.json")
+        if ".invalid." not in p.name and p.parent.name != "api"
+    )
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared samples are not beside the repo")
+@pytest.mark.parametrize("rel", _wrapped_samples())
+def test_every_sample_as_is_and_wrapped_in_a_v3_task(rel):
+    data = json.loads((SAMPLES / rel).read_text())
+    records = data if isinstance(data, list) else [data]
+    assert_engines_agree(ndjson(records))
+    # fragments and import items as the content of a v3 task: the core's own ground
+    holders = []
+    for i, item in enumerate(records):
+        if not isinstance(item, dict):
+            continue
+        inner = item.get("task") or item.get("answer") or item
+        content = {k: inner[k] for k in ("tools", "classifications", "relations") if k in inner}
+        if not content:
+            key = "classifications" if "answer" in item else "tools"
+            content = {key: [item]}
+        holders.append({"externalId": f"s{i}", "task": {"taskId": f"t{i}", **content}})
+    assert_engines_agree(ndjson(holders))
+
+
+# ------------------------------------------------------------------------------ mutations
+
+ODD = st.sampled_from(
+    [
+        0, -1, 2**31 - 1, 2**31, -(2**31) - 1, 2**53, 2**53 + 1, 2**63 - 1, -(2**63), 1.5, -0.0,
+        1e308, 5e-324, True, False, None, "", "x", "a / b / c", "é\u2028\"\\", "\ud83d\ude00",
+        "2024-11-02T13:47:40.085Z", "2024-02-29T00:00:00+05:30", "2023-02-29T00:00:00Z",
+        "2024-01-01T24:00:00Z", "2024-01-01T00:00:00.5-01:00", "0999-01-01T00:00:00Z",
+        "1730555260085", [], {}, [1, 2.5], [[1, 2], [3, 4]], ["a", None], [[1, "x"]],
+        {"x": 1, "y": 2, "width": -3, "height": 4.5}, {"createdAt": 1730555260085},
+    ]
+)  # fmt: skip
+VALUES = st.recursive(
+    ODD | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+def _slots(node: Any, out: list) -> list:
+    """Every (container, key) of ``node``, depth first."""
+    if isinstance(node, dict):
+        for key in node:
+            out.append((node, key))
+            _slots(node[key], out)
+    elif isinstance(node, list):
+        for i in range(len(node)):
+            out.append((node, i))
+            _slots(node[i], out)
+    return out
+
+
+@st.composite
+def mutated(draw: Any) -> list[dict]:
+    records = orjson.loads(orjson.dumps(SMALL[: draw(st.integers(min_value=1, max_value=3))]))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        rec = draw(st.sampled_from(records))
+        slots = _slots(rec, [])
+        holder, key = slots[draw(st.integers(min_value=0, max_value=len(slots) - 1))]
+        action = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+        if action == "delete":
+            del holder[key]
+        elif action == "add" and isinstance(holder, dict):
+            name = draw(st.sampled_from(["objectId", "taskId", "page", "answer", "x", "zzz"]))
+            holder[name] = draw(VALUES)
+        else:
+            holder[key] = draw(VALUES)
+    return records
+
+
+@needs_native
+@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=mutated(), batch_rows=st.sampled_from([30, 4096]))
+def test_mutated_exports_give_identical_tables(records, batch_rows):
+    raw = ndjson(records)
+    if raw is not None:
+        assert_engines_agree(raw, batch_rows=batch_rows)
+
+
+# ------------------------------------------------------------------------------ errors, parts
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "bad",
+    [b'{"task": {"taskId": "t"', b"[1, 2]", b'{"a": 1} x', b'{"a": "\xff"}', b"{" * 70 + b"}" * 70],
+)
+def test_errors_after_native_lines_name_the_same_position(bad):
+    good = ndjson(POOL[:3])
+    raw = good + b"\n  \n" + bad + b"\n" + good
+    ref = assert_engines_agree(raw)
+    assert isinstance(ref, Exception)
+    assert "line 6" in str(ref)  # after 3 records, an empty line and a line of blanks
+
+
+@needs_native
+def test_byte_range_parts_read_natively_give_the_whole(tmp_path):
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(ndjson(list(make_records(30, seed=9))))
+    whole = Flattener()
+    one = list(iter_part_records(plan_parts(path)[0], raw=True))
+    parts = plan_parts(path, target_bytes=50_000)
+    assert len(parts) > 3
+    split = [item for part in parts for item in iter_part_records(part, raw=True)]
+    lines = lambda items: b"".join(i.data for i in items)  # noqa: E731
+    assert lines(split).replace(b"\n", b"") == lines(one).replace(b"\n", b"")
+    assert whole.native
+
+
+def test_lines_blocks_read_by_the_python_engine_too():
+    raw = ndjson(POOL[:3]) + b"\n\n"
+    out = engine_tables(raw, "python")
+    assert out[0]["tasks"].num_rows == 3
+    records = list(iter_part_records(plan_parts(io.BytesIO(raw))[0], raw=True))
+    assert [type(r).__name__ for r in records] == ["Lines"]
+    assert [orjson.dumps(r) for r in records[0]] == [orjson.dumps(r) for r in POOL[:3]]
