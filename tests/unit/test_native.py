@@ -264,3 +264,63 @@ def test_lines_blocks_read_by_the_python_engine_too():
     records = list(iter_part_records(plan_parts(io.BytesIO(raw))[0], raw=True))
     assert [type(r).__name__ for r in records] == ["Lines"]
     assert [orjson.dumps(r) for r in records[0]] == [orjson.dumps(r) for r in POOL[:3]]
+
+
+# ------------------------------------------------------------------------------ sanitizers
+
+
+def _sanitizer_build(tmp: Path) -> tuple[Path, str]:
+    """The core compiled with ASan + UBSan into ``tmp``, and the ASan runtime to preload."""
+    import sysconfig
+
+    cxx = os.environ.get("CXX", "g++")
+    try:
+        runtime = subprocess.run(
+            [cxx, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"no C++ compiler for the sanitizer build: {error}")
+    if not os.path.isabs(runtime) or not os.path.exists(runtime):
+        pytest.skip("the AddressSanitizer runtime (libasan) is not installed")
+    src = REPO / "ango_frames" / "export" / "flatten" / "_native"
+    out = tmp / ("_core" + sysconfig.get_config_var("EXT_SUFFIX"))
+    flags = ["-std=c++17", "-O0", "-g", "-fPIC", "-fsanitize=address,undefined",
+             "-fno-sanitize-recover=undefined"]  # fmt: skip
+    include = f"-I{sysconfig.get_paths()['include']}"
+    objects, jobs = [], []
+    for source in sorted(src.glob("*.cc")):  # one compiler per file, at once
+        objects.append(str(tmp / (source.stem + ".o")))
+        jobs.append(
+            subprocess.Popen(
+                [cxx, *flags, include, "-c", str(source), "-o", objects[-1]],
+                stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        )
+    errors = [job.communicate()[1] for job in jobs if job.wait() != 0]
+    link = subprocess.run(
+        [cxx, *flags, "-shared", *objects, "-o", str(out)], capture_output=True, text=True
+    )
+    if errors or link.returncode != 0:
+        pytest.skip(f"the sanitizer build failed: {(errors or [link.stderr])[0].strip()[:300]}")
+    return out, runtime
+
+
+@needs_native
+@pytest.mark.timeout(240)
+def test_the_parser_under_asan_and_ubsan(tmp_path):
+    core, runtime = _sanitizer_build(tmp_path)
+    env = {
+        **os.environ,
+        "LD_PRELOAD": runtime,
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        "PYTHONPATH": str(REPO),
+    }
+    driver = Path(__file__).with_name("native_fuzz_driver.py")
+    run = subprocess.run(
+        [sys.executable, str(driver), str(core), "11", "400"],
+        capture_output=True, text=True, env=env, timeout=200,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.startswith("ok "), run.stdout
+    assert "runtime error" not in run.stderr, run.stderr[-3000:]
