@@ -14,6 +14,7 @@ See :mod:`ango_frames.export.writer` for schema widening and the files' ``ango_f
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ango_frames.export import parallel as _parallel
+from ango_frames.export.threads import Behind, ahead
 from ango_frames.export import pipeline as _pipeline
 from ango_frames.export.flatten.columns import conform
 from ango_frames.export.flatten.flattener import (
@@ -57,13 +59,28 @@ def _one_process(
     src: Any, storage_options: Any, flat: Flattener, writer: DatasetWriter, wanted: tuple, bar: Any
 ) -> None:
     records = iter_records(src, storage_options=storage_options, raw=flat.native)
-    for batches in flatten_records(
-        records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
-    ):
-        writer.write_all(batches, wanted)
-        if bar is not None:
-            bar.n = flat.records
-            bar.refresh()
+    behind = None
+    if flat.native:  # the core drops the GIL: a reader and a writer thread beside it
+        records = ahead(records)
+        behind = Behind(lambda batches: writer.write_all(batches, wanted))
+    try:
+        for batches in flatten_records(
+            records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
+        ):
+            if behind is None:
+                writer.write_all(batches, wanted)
+            else:
+                behind.put(batches)
+            if bar is not None:
+                bar.n = flat.records
+                bar.refresh()
+    except BaseException:
+        if behind is not None:
+            with contextlib.suppress(Exception):
+                behind.close()
+        raise
+    if behind is not None:
+        behind.close()
     writer.close({t: flat.schema(t) for t in wanted})
 
 

@@ -76,6 +76,7 @@ ArrowArray* doubles_array(std::vector<double>&& values) {
 }  // namespace
 
 ArrowArray* export_column(Column& col) {
+  const Mark sizes = col.mark();
   auto* h = new Holder;
   int64_t nulls = 0;
   const int64_t n = static_cast<int64_t>(col.valid.size());
@@ -132,7 +133,8 @@ ArrowArray* export_column(Column& col) {
       h->buffers[1] = h->bytes.back().data();
       arr = shell(n, nulls, 2, h);
   }
-  col = Column(col.type);
+  col.hint = sizes;
+  col.renew();
   return arr;
 }
 

@@ -58,8 +58,31 @@ struct Column {
   std::vector<uint8_t> child_valid;       // list<utf8>: validity of the strings
   std::vector<double> doubles;            // ring: the coordinates
   bool any = false;                       // any non-null value
+  Mark hint{0, 0, 0};                     // sizes of the last exported batch, to reserve
 
   explicit Column(ColType t) : type(t) {}
+  // A fresh column sized for a batch like the last one (no regrowth while it fills).
+  void renew() {
+    const Mark h = hint;
+    *this = Column(type);
+    hint = h;
+    valid.reserve(h.rows);
+    switch (type) {
+      case T_STR: offsets.reserve(h.rows + 1); data.reserve(h.a); break;
+      case T_LSTR:
+        offsets.reserve(h.rows + 1);
+        child_valid.reserve(h.a);
+        child_offsets.reserve(h.a + 1);
+        data.reserve(h.b);
+        break;
+      case T_RING:
+        offsets.reserve(h.rows + 1);
+        child_offsets.reserve(h.a);
+        doubles.reserve(h.b);
+        break;
+      default: fixed.reserve(h.a);
+    }
+  }
   size_t size() const { return valid.size(); }
   Mark mark() const {
     switch (type) {

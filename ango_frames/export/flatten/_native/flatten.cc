@@ -680,8 +680,9 @@ Result Core::run(const char* data, size_t n, size_t pos, const int64_t* pending,
   Result res;
   base_ = data;
   for (auto& cols : tables_)
-    for (auto& c : cols) c = Column(c.type);
-  std::vector<Mark> marks;
+    for (auto& c : cols)
+      if (c.size() != 0) c.renew();  // left over (all null, or a table nobody took)
+  std::vector<Mark>& marks = marks_;
   while (pos < n) {
     const char* line = data + pos;
     const char* nl = static_cast<const char*>(std::memchr(line, '\n', n - pos));

@@ -73,6 +73,7 @@ class Core {
   Doc doc_;
   std::vector<std::vector<Column>> tables_;
   const char* base_ = nullptr;  // the block being read (spans of dynamic values)
+  std::vector<Mark> marks_;     // column sizes before the current record
 };
 
 }  // namespace af

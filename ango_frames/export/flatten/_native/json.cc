@@ -72,6 +72,15 @@ int utf8_len(const unsigned char* p, const unsigned char* e) {
   return n;
 }
 
+struct Plain {
+  bool table[256];
+  constexpr Plain() : table() {
+    for (int c = 0x20; c < 0x80; ++c) table[c] = c != '"' && c != '\\';
+  }
+  constexpr bool operator[](unsigned char c) const { return table[c]; }
+};
+constexpr Plain PLAIN;
+
 }  // namespace
 
 bool Doc::parse(const char* line, size_t n, int max_depth) {
@@ -92,6 +101,7 @@ bool Doc::string(std::string_view* out) {
   // p_ is after the opening quote
   const char* start = p_;
   const char* q = p_;
+  while (q < e_ && PLAIN[static_cast<unsigned char>(*q)]) ++q;  // printable ASCII, no \ or "
   while (q < e_) {  // fast path: no escapes
     unsigned char c = static_cast<unsigned char>(*q);
     if (c == '"') {

@@ -69,7 +69,7 @@ PyObject* columns_of(af::Core* core, std::vector<ArrowArray*>* owned) {
     for (size_t c = 0; c < cols.size(); ++c) {
       PyObject* item;
       if (!cols[c].any || cols[c].type == af::T_NULL) {
-        cols[c] = af::Column(cols[c].type);
+        cols[c].renew();
         Py_INCREF(Py_None);
         item = Py_None;
       } else {
