@@ -57,7 +57,7 @@ def main(path: str, seed: int, iterations: int) -> None:
         block = b"\n".join(mutate(rng, rng.choice(lines)) for _ in range(rng.randint(1, 4)))
         pos = 0
         while pos < len(block):
-            pos, _lines, records, status, columns, _dyn, owner = core_mod.run(
+            pos, _lines, records, status, columns, _dyn, _counts, owner = core_mod.run(
                 core, block, pos, [0] * 9, 511, rng.choice([1, 50, 4096]), 64
             )
             runs += 1

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from ango_frames import engine
 from ango_frames.errors import ConfigError
 from ango_frames.export.flatten.flattener import Flattener
-from ango_frames.export.flatten.native import resolve_engine
+from ango_frames.export.flatten.native import Lines, resolve_engine
 from ango_frames.export.records import iter_part_records, plan_parts
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
 from tests.engines import NATIVE, assert_engines_agree, engine_tables, ndjson
@@ -324,3 +324,51 @@ def test_the_parser_under_asan_and_ubsan(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.startswith("ok "), run.stdout
     assert "runtime error" not in run.stderr, run.stderr[-3000:]
+
+
+@needs_native
+def test_one_core_thread_or_several_give_the_same_batches():
+    from ango_frames.export.flatten.flattener import flatten_records
+    from ango_frames.export.flatten.native import flatten_native
+
+    records = orjson.loads(orjson.dumps(list(make_records(12, seed=2))))
+    records[4]["task"]["surprise"] = 1  # one record for Python, between native ones
+    raw = ndjson(records)
+    half = raw.index(b"\n", len(raw) // 2) + 1
+    blocks = [raw[:half], raw[half:]]
+
+    def batches(threads: int) -> list:
+        flat = Flattener(engine="native")
+        items = [Lines(b, lambda line, _p, _k: orjson.loads(line)) for b in blocks]
+        return [
+            {t: b.to_pylist() for t, b in out.items()}
+            for out in flatten_native(items, flat, 100, threads=threads)
+        ]
+
+    ref = Flattener(engine="python")
+    python = [
+        {t: b.to_pylist() for t, b in out.items()}
+        for out in flatten_records(records, flattener=ref, batch_rows=100)
+    ]
+    one, two = batches(1), batches(3)
+    assert one == two
+
+    merged = lambda outs: {t: sum((o.get(t, []) for o in outs), []) for t in TABLE_NAMES}  # noqa: E731
+    assert merged(one) == merged(python)
+
+
+@needs_native
+def test_windows_end_where_the_python_engine_flushes():
+    # a metadata column widened int -> float -> JSON text keeps "5.0" only if 5 and 1.5 were
+    # in the same batch: the windows must be those of the Python engine, block after block
+    base = orjson.loads(orjson.dumps(POOL[1]))
+    records = []
+    for i, value in enumerate([0, 0, 5, 1.5, "s", 7]):
+        rec = orjson.loads(orjson.dumps(base))
+        rec["task"]["taskId"] = f"t{i}"
+        rec["metadata"] = {"k": value}
+        records.append(rec)
+    per_record = engine_tables(ndjson(records[:1]), "python")[0]
+    most = max(t.num_rows for t in per_record.values())
+    ref = assert_engines_agree(ndjson(records), batch_rows=2 * most)
+    assert ref[0]["tasks"].column("metadata_k").to_pylist() == ["0", "0", "5.0", "1.5", "s", "7"]

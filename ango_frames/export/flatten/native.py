@@ -16,7 +16,10 @@ rows, order and made-up ids (the core never makes up a task id: such records are
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -36,11 +39,24 @@ try:
 except ImportError:  # not built: the pure-Python engine
     _core = None
 
-__all__ = ["ENGINES", "Lines", "NativeRun", "available", "engine", "resolve_engine"]
+__all__ = [
+    "ENGINES",
+    "THREADS",
+    "Lines",
+    "NativeRun",
+    "available",
+    "engine",
+    "flatten_native",
+    "resolve_engine",
+]
 
 ENGINES = ("native", "python")
+THREADS = 2  # threads running the core on successive blocks (the GIL is released meanwhile)
 _ENV = "ANGO_FRAMES_ENGINE"
-_FALLBACK, _FULL = 2, 1
+_FALLBACK = 2
+_NO_WINDOW = 2**62  # blocks are scanned whole; NativeRun cuts the windows
+_N = len(TABLE_NAMES)
+_local = threading.local()
 
 
 def available() -> bool:
@@ -68,99 +84,154 @@ def engine() -> str:
         return "python"
 
 
+class _Segment:
+    """Consecutive records of one block flattened by the core: one batch per table."""
+
+    __slots__ = ("batches", "counts", "data", "dynamic", "records")
+
+    def __init__(self, batches: dict, dynamic: list, counts: bytes, data: bytes, n: int) -> None:
+        self.batches, self.dynamic, self.data, self.records = batches, dynamic, data, n
+        self.counts = memoryview(counts).cast("i")  # rows per record and table
+
+
+def _import(columns: list, wanted: list[bool]) -> dict[str, pa.RecordBatch]:
+    batches = {}
+    for i, table in enumerate(TABLE_NAMES):
+        cols = columns[i]
+        if cols is None or not wanted[i]:
+            continue
+        schema = SCHEMAS[table]
+        first = pa.Array._import_from_c(cols[0], schema.field(0).type)
+        n = len(first)
+        arrays = [first]
+        for field, col in zip(list(schema)[1:], cols[1:], strict=True):
+            arrays.append(
+                pa.nulls(n, field.type) if col is None else pa.Array._import_from_c(col, field.type)
+            )
+        batches[table] = pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return batches
+
+
+def scan(lines: Lines, wanted: list[bool]) -> list[Any]:
+    """One block through the core: ``_Segment``s and, between them, ``(pos, k)`` of each line
+    the core refused (for the Python flattener). Runs in any thread, one core per thread."""
+    core = getattr(_local, "core", None)
+    if core is None:
+        core = _local.core = _core.new_core()
+    data, pos, k, parts = lines.data, 0, 0, []
+    zero = [0] * _N
+    while pos < len(data):
+        pos, n_lines, records, status, columns, dynamic, counts, owner = _core.run(
+            core, data, pos, zero, 0, _NO_WINDOW, lines.max_depth
+        )
+        k += n_lines
+        if records:
+            parts.append(_Segment(_import(columns, wanted), dynamic, counts, data, records))
+        del owner  # frees what pyarrow did not take
+        if status == _FALLBACK:
+            parts.append((pos, k))
+            nl = data.find(b"\n", pos)
+            pos, k = (len(data) if nl < 0 else nl + 1), k + 1
+    return parts
+
+
 class NativeRun:
-    """One window of rows at a time: segments of native batches and Python-flattened records."""
+    """One window of rows at a time: pieces of native batches and Python-flattened records,
+    cut where the Python engine flushes (a wanted table reaches ``batch_rows``)."""
 
     def __init__(self, flat: Flattener, batch_rows: int) -> None:
         assert _core is not None
         self.flat = flat
         self.batch_rows = batch_rows
-        self.core = _core.new_core()
         self.wanted = [t in flat.tables for t in TABLE_NAMES]
-        self.mask = sum(1 << i for i, w in enumerate(self.wanted) if w)
-        self.pending = [0] * len(TABLE_NAMES)
-        self.segments: list[tuple[bool, Any]] = []  # (native?, content)
+        self.tables = [i for i, w in enumerate(self.wanted) if w]
+        self.pending = [0] * _N
+        self.pieces: list[tuple[bool, Any]] = []  # (native?, content)
 
     # ------------------------------------------------------------------ input
     def full(self) -> bool:
         return any(p >= self.batch_rows for p in self.pending)
 
-    def add_lines(self, lines: Lines) -> Iterator[dict[str, pa.RecordBatch]]:
-        data, pos, k = lines.data, 0, 0
-        run = _core.run
-        while pos < len(data):
-            pos, n_lines, records, status, columns, dynamic, owner = run(
-                self.core, data, pos, self.pending, self.mask, self.batch_rows, lines.max_depth
-            )
-            k += n_lines
-            if records:
-                self._native(columns, dynamic, data, records)
-            del owner  # frees what pyarrow did not take
-            if status == _FALLBACK:
-                record, pos = lines.record(pos, k)
-                k += 1
+    def add_parts(self, lines: Lines, parts: list) -> Iterator[dict[str, pa.RecordBatch]]:
+        for part in parts:
+            if type(part) is _Segment:
+                yield from self.add_segment(part)
+            else:
+                record, _ = lines.record(*part)
                 self.add_record(record)
-            if self.full():
+                if self.full():
+                    yield from self.flush()
+
+    def add_segment(self, seg: _Segment) -> Iterator[dict[str, pa.RecordBatch]]:
+        counts, pending, tables, limit = seg.counts, self.pending, self.tables, self.batch_rows
+        start = [0] * _N
+        ends = [0] * _N
+        first = 0
+        for r in range(seg.records):
+            base = r * _N
+            full = False
+            for i in tables:
+                c = counts[base + i]
+                ends[i] += c
+                pending[i] += c
+                full = full or pending[i] >= limit
+            if full:
+                self._piece(seg, start, ends, first, r + 1)
+                start, first = list(ends), r + 1
                 yield from self.flush()
+                pending = self.pending  # a new window
+        if first < seg.records:
+            self._piece(seg, start, ends, first, seg.records)
 
-    def add_record(self, record: Any) -> None:
+    def _piece(self, seg: _Segment, start: list, ends: list, first: int, last: int) -> None:
         flat = self.flat
-        flat.add(record)
-        flat.python_records += 1
-        rows = {}
-        for i, table in enumerate(TABLE_NAMES):
-            if self.wanted[i] and flat._rows[table]:
-                rows[table] = flat._rows[table]
-                self.pending[i] += len(rows[table])
-                flat._rows[table] = []
-        dyn, flat._dyn_rows = flat._dyn_rows, []
-        if self.segments and not self.segments[-1][0]:  # extend the open Python segment
-            last_rows, last_dyn = self.segments[-1][1]
-            for table, more in rows.items():
-                last_rows.setdefault(table, []).extend(more)
-            last_dyn.extend(dyn)
-        else:
-            self.segments.append((False, (rows, dyn)))
-
-    def _native(self, columns: list, dynamic: list, data: bytes, records: int) -> None:
-        flat = self.flat
-        flat.records += records
+        flat.records += last - first
         batches = {}
-        for i, table in enumerate(TABLE_NAMES):
-            cols = columns[i]
-            if cols is None or not self.wanted[i]:
-                continue
-            schema = SCHEMAS[table]
-            first = pa.Array._import_from_c(cols[0], schema.field(0).type)
-            n = len(first)
-            arrays = [first]
-            for field, col in zip(list(schema)[1:], cols[1:], strict=True):
-                arrays.append(
-                    pa.nulls(n, field.type) if col is None else pa.Array._import_from_c(col, field.type)
-                )
-            batches[table] = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            self.pending[i] += n
-        loads, dyn_of = orjson.loads, flat._dynamic
+        for i in self.tables:
+            if ends[i] > start[i]:
+                table = TABLE_NAMES[i]
+                batches[table] = seg.batches[table].slice(start[i], ends[i] - start[i])
+        loads, dyn_of, data, spans = orjson.loads, flat._dynamic, seg.data, seg.dynamic
         dyn: list[dict | None] = []
-        for j in range(0, len(dynamic), 4):
+        for j in range(4 * first, 4 * last, 4):  # one tasks row per native record
             row: dict = {}
-            ms, me, cs, ce = dynamic[j : j + 4]
+            ms, me, cs, ce = spans[j : j + 4]
             extra = None if ms < 0 else dyn_of("metadata", loads(data[ms:me]), row, None)
             if cs >= 0:
                 extra = dyn_of("contextData", loads(data[cs:ce]), row, extra)
             if extra is not None:  # the core refuses huge ints; nothing else can misfit
                 raise AssertionError(f"native core passed a misfit dynamic value: {extra}")
             dyn.append(row or None)
-        self.segments.append((True, (batches, dyn)))
+        self.pieces.append((True, (batches, dyn)))
+
+    def add_record(self, record: Any) -> None:
+        flat = self.flat
+        flat.add(record)
+        flat.python_records += 1
+        rows = {}
+        for i in self.tables:
+            table = TABLE_NAMES[i]
+            if flat._rows[table]:
+                rows[table] = flat._rows[table]
+                self.pending[i] += len(rows[table])
+                flat._rows[table] = []
+        dyn, flat._dyn_rows = flat._dyn_rows, []
+        if self.pieces and not self.pieces[-1][0]:  # extend the open Python piece
+            last_rows, last_dyn = self.pieces[-1][1]
+            for table, more in rows.items():
+                last_rows.setdefault(table, []).extend(more)
+            last_dyn.extend(dyn)
+        else:
+            self.pieces.append((False, (rows, dyn)))
 
     # ----------------------------------------------------------------- output
     def flush(self) -> Iterator[dict[str, pa.RecordBatch]]:
-        """The window's segments as batches, in order; the window starts again empty."""
+        """The window's pieces as batches, in order; the window starts again empty."""
         flat = self.flat
         kinds, names = flat._kinds, flat._dynamic_names()
-        segments, self.segments = self.segments, []
-        self.pending = [0] * len(TABLE_NAMES)
-        for native, (content, dyn) in segments:
+        pieces, self.pieces = self.pieces, []
+        self.pending = [0] * _N
+        for native, (content, dyn) in pieces:
             out = {}
             for table in flat.tables:
                 if native:
@@ -192,14 +263,35 @@ def _with_dynamic(
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def _in_order(items: Iterable[Any], wanted: list[bool], threads: int) -> Iterator[tuple]:
+    """``(item, parts)`` in order: blocks scanned ``threads`` at a time (parts None: a record)."""
+    if threads <= 1:
+        for item in items:
+            yield item, (scan(item, wanted) if type(item) is Lines else None)
+        return
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ango-frames-core")
+    queued: deque = deque()
+    try:
+        for item in items:
+            queued.append((item, pool.submit(scan, item, wanted) if type(item) is Lines else None))
+            while len(queued) > threads or (queued and queued[0][1] is None):
+                head, future = queued.popleft()
+                yield head, None if future is None else future.result()
+        while queued:
+            head, future = queued.popleft()
+            yield head, None if future is None else future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def flatten_native(
-    items: Iterable[Any], flat: Flattener, batch_rows: int
+    items: Iterable[Any], flat: Flattener, batch_rows: int, threads: int = THREADS
 ) -> Iterator[dict[str, pa.RecordBatch]]:
     """``flatten_records`` with the native core: ``items`` are records and :class:`Lines`."""
     run = NativeRun(flat, batch_rows)
-    for item in items:
-        if type(item) is Lines:
-            yield from run.add_lines(item)
+    for item, parts in _in_order(items, run.wanted, threads):
+        if parts is not None:
+            yield from run.add_parts(item, parts)
         else:
             run.add_record(item)
             if run.full():

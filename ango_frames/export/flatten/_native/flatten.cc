@@ -683,6 +683,7 @@ Result Core::run(const char* data, size_t n, size_t pos, const int64_t* pending,
     for (auto& c : cols)
       if (c.size() != 0) c.renew();  // left over (all null, or a table nobody took)
   std::vector<Mark>& marks = marks_;
+  size_t m_first[N_TABLES];  // where each table's marks start
   while (pos < n) {
     const char* line = data + pos;
     const char* nl = static_cast<const char*>(std::memchr(line, '\n', n - pos));
@@ -699,8 +700,10 @@ Result Core::run(const char* data, size_t n, size_t pos, const int64_t* pending,
       continue;
     }
     marks.clear();
-    for (auto& cols : tables_)
-      for (auto& c : cols) marks.push_back(c.mark());
+    for (int t = 0; t < N_TABLES; ++t) {
+      m_first[t] = marks.size();
+      for (auto& c : tables_[t]) marks.push_back(c.mark());
+    }
     const size_t dyn_mark = res.dynamic.size();
     bool big = false;
     const bool ok = record(line, len, max_depth, res.dynamic);
@@ -727,7 +730,10 @@ Result Core::run(const char* data, size_t n, size_t pos, const int64_t* pending,
     ++res.records;
     bool full = false;
     for (int t = 0; t < N_TABLES; ++t) {
-      if ((wanted >> t) & 1) full |= pending[t] + rows(t) >= batch_rows;
+      const int64_t now = rows(t);
+      const auto before = static_cast<int64_t>(marks[m_first[t]].rows);
+      res.counts.push_back(static_cast<int32_t>(now - before));
+      if ((wanted >> t) & 1) full |= pending[t] + now >= batch_rows;
     }
     if (full) {
       res.status = FULL;

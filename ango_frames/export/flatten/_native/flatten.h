@@ -44,6 +44,8 @@ struct Result {
   Status status = END;
   // per task row: byte spans of `metadata` and `contextData` (-1: absent or null)
   std::vector<int64_t> dynamic;
+  // per record flattened: its rows in each table (N_TABLES counts)
+  std::vector<int32_t> counts;
 };
 
 class Core {

@@ -2,11 +2,12 @@
 //
 //   new_core() -> capsule                      one per Flattener (builders and parse buffers)
 //   run(core, data, pos, pending, wanted, batch_rows, max_depth)
-//       -> (pos, lines, records, status, columns, dynamic, owner)
+//       -> (pos, lines, records, status, columns, dynamic, counts, owner)
 //   table_types(table) -> tuple of type codes  (checked against ango_frames.schemas in tests)
 //
 // `columns` holds, per table, None (no rows) or one entry per column: the address of an
-// exported ArrowArray, or None when the column is all null. `owner` frees every array that
+// exported ArrowArray, or None when the column is all null; `counts` the rows of every record
+// in each table (int32, N_TABLES per record). `owner` frees every array that
 // pyarrow did not take. The parse and the flattening run without the GIL.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -146,9 +147,18 @@ PyObject* run(PyObject*, PyObject* args) {
   }
   for (size_t i = 0; i < res.dynamic.size(); ++i)
     PyList_SET_ITEM(dynamic, i, PyLong_FromLongLong(res.dynamic[i]));
-  return Py_BuildValue("nLLiNNN", static_cast<Py_ssize_t>(res.pos),
+  PyObject* counts = PyBytes_FromStringAndSize(
+      reinterpret_cast<const char*>(res.counts.data()),
+      static_cast<Py_ssize_t>(res.counts.size() * sizeof(int32_t)));
+  if (counts == nullptr) {
+    Py_DECREF(owner);
+    Py_DECREF(tables);
+    Py_DECREF(dynamic);
+    return nullptr;
+  }
+  return Py_BuildValue("nLLiNNNN", static_cast<Py_ssize_t>(res.pos),
                        static_cast<long long>(res.lines), static_cast<long long>(res.records),
-                       static_cast<int>(res.status), tables, dynamic, owner);
+                       static_cast<int>(res.status), tables, dynamic, counts, owner);
 }
 
 PyMethodDef METHODS[] = {
