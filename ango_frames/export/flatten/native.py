@@ -94,20 +94,25 @@ class _Segment:
         self.counts = memoryview(counts).cast("i")  # rows per record and table
 
 
+_STRUCTS: dict[tuple, pa.DataType] = {}  # (table, mask) -> struct of the non-null columns
+
+
 def _import(columns: list, wanted: list[bool]) -> dict[str, pa.RecordBatch]:
+    """The core's columns as record batches (one struct array imported per table)."""
     batches = {}
     for i, table in enumerate(TABLE_NAMES):
-        cols = columns[i]
-        if cols is None or not wanted[i]:
-            continue
+        entry = columns[i]
+        if entry is None or not wanted[i]:
+            continue  # a table nobody asked for: freed with the owner
+        mask, address = entry
         schema = SCHEMAS[table]
-        first = pa.Array._import_from_c(cols[0], schema.field(0).type)
-        n = len(first)
-        arrays = [first]
-        for field, col in zip(list(schema)[1:], cols[1:], strict=True):
-            arrays.append(
-                pa.nulls(n, field.type) if col is None else pa.Array._import_from_c(col, field.type)
-            )
+        kind = _STRUCTS.get((i, mask))
+        if kind is None:
+            kind = _STRUCTS[(i, mask)] = pa.struct([f for f, m in zip(schema, mask) if m])
+        struct = pa.Array._import_from_c(address, kind)
+        n = len(struct)
+        given = iter(struct.flatten())
+        arrays = [next(given) if m else pa.nulls(n, f.type) for f, m in zip(schema, mask)]
         batches[table] = pa.RecordBatch.from_arrays(arrays, schema=schema)
     return batches
 

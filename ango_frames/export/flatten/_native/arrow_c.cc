@@ -9,6 +9,7 @@ namespace {
 
 // Owns the buffers of one exported array (and its children).
 struct Holder {
+  std::vector<ArrowArray*> kids;  // a struct's children
   std::vector<std::vector<uint8_t>> bytes;
   std::vector<int32_t> offsets;
   std::string data;
@@ -135,6 +136,15 @@ ArrowArray* export_column(Column& col) {
   }
   col.hint = sizes;
   col.renew();
+  return arr;
+}
+
+ArrowArray* export_struct(std::vector<ArrowArray*>&& children, int64_t length) {
+  auto* h = new Holder;
+  h->kids = std::move(children);
+  ArrowArray* arr = shell(length, 0, 1, h);
+  arr->n_children = static_cast<int64_t>(h->kids.size());
+  arr->children = h->kids.data();
   return arr;
 }
 

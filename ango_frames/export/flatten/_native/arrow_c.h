@@ -162,6 +162,8 @@ struct Column {
 
 // Export one finished column as an ArrowArray (the column is emptied).
 ArrowArray* export_column(Column& col);
+// A struct array (no nulls) of `length` rows over `children` (which it then owns).
+ArrowArray* export_struct(std::vector<ArrowArray*>&& children, int64_t length);
 // Release (if not imported) and free an exported array shell.
 void free_exported(ArrowArray* arr);
 

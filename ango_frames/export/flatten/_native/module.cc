@@ -5,8 +5,9 @@
 //       -> (pos, lines, records, status, columns, dynamic, counts, owner)
 //   table_types(table) -> tuple of type codes  (checked against ango_frames.schemas in tests)
 //
-// `columns` holds, per table, None (no rows) or one entry per column: the address of an
-// exported ArrowArray, or None when the column is all null; `counts` the rows of every record
+// `columns` holds, per table, None (no rows) or (mask, address): the address of an exported
+// struct array whose children are the columns flagged in mask (the others are all null);
+// `counts` the rows of every record
 // in each table (int32, N_TABLES per record). `owner` frees every array that
 // pyarrow did not take. The parse and the flattening run without the GIL.
 #define PY_SSIZE_T_CLEAN
@@ -51,39 +52,44 @@ PyObject* table_types(PyObject*, PyObject* arg) {
   return out;
 }
 
+// Per table: None (no rows), or (mask, address): the non-null columns (mask[c] true) as the
+// children of one exported struct array.
 PyObject* columns_of(af::Core* core, std::vector<ArrowArray*>* owned) {
   PyObject* tables = PyList_New(af::N_TABLES);
   if (tables == nullptr) return nullptr;
   for (int t = 0; t < af::N_TABLES; ++t) {
     std::vector<af::Column>& cols = core->columns(t);
-    if (core->rows(t) == 0) {
+    const int64_t n = core->rows(t);
+    if (n == 0) {
       Py_INCREF(Py_None);
       PyList_SET_ITEM(tables, t, Py_None);
       continue;
     }
-    PyObject* list = PyList_New(static_cast<Py_ssize_t>(cols.size()));
-    if (list == nullptr) {
+    PyObject* mask = PyTuple_New(static_cast<Py_ssize_t>(cols.size()));
+    if (mask == nullptr) {
       Py_DECREF(tables);
       return nullptr;
     }
-    PyList_SET_ITEM(tables, t, list);
+    std::vector<ArrowArray*> children;
     for (size_t c = 0; c < cols.size(); ++c) {
-      PyObject* item;
-      if (!cols[c].any || cols[c].type == af::T_NULL) {
-        cols[c].renew();
-        Py_INCREF(Py_None);
-        item = Py_None;
+      const bool keep = cols[c].any && cols[c].type != af::T_NULL;
+      if (keep) {
+        children.push_back(af::export_column(cols[c]));
       } else {
-        ArrowArray* arr = af::export_column(cols[c]);
-        owned->push_back(arr);
-        item = PyLong_FromVoidPtr(arr);
-        if (item == nullptr) {
-          Py_DECREF(tables);
-          return nullptr;
-        }
+        cols[c].renew();
       }
-      PyList_SET_ITEM(list, c, item);
+      PyObject* flag = keep ? Py_True : Py_False;
+      Py_INCREF(flag);
+      PyTuple_SET_ITEM(mask, c, flag);
     }
+    ArrowArray* arr = af::export_struct(std::move(children), n);
+    owned->push_back(arr);
+    PyObject* item = Py_BuildValue("NN", mask, PyLong_FromVoidPtr(arr));
+    if (item == nullptr) {
+      Py_DECREF(tables);
+      return nullptr;
+    }
+    PyList_SET_ITEM(tables, t, item);
   }
   return tables;
 }
