@@ -20,18 +20,25 @@ _FALLBACK = "ango_frames: native core not built ({}); the pure-Python engine is 
 class _OptionalBuildExt(build_ext):
     """build_ext that reports a failed compile in one line instead of failing the install."""
 
+    _failed = False
+
+    def _report(self, error: BaseException) -> None:
+        if not self._failed:
+            self._failed = True
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            print(_FALLBACK.format(first), file=sys.stderr)
+
     def run(self) -> None:
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - any build failure means "no extension"
-            print(_FALLBACK.format(error), file=sys.stderr)
+            self._report(error)
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
         except Exception as error:  # noqa: BLE001
-            print(_FALLBACK.format(str(error).splitlines()[0] if str(error) else error),
-                  file=sys.stderr)
+            self._report(error)
 
 
 _CORE = Extension(
