@@ -1,6 +1,8 @@
-"""ango_frames: Ango Hub exports as tidy pandas DataFrames and Parquet; DataFrames back as pre-labels."""
+"""ango_frames: Ango Hub exports as tidy DataFrames and Parquet; DataFrames back as pre-labels."""
 
 from __future__ import annotations
+
+import importlib.metadata as _metadata
 
 from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
 from ango_frames.api.client import Client
@@ -8,6 +10,7 @@ from ango_frames.api.incremental import export_since_last
 from ango_frames.api.transport import RetryPolicy
 from ango_frames.errors import (
     AngoError,
+    AngoWarning,
     ApiError,
     AuthError,
     BadRequest,
@@ -22,6 +25,7 @@ from ango_frames.errors import (
     RequestTimeout,
     ServerError,
     TransportError,
+    UnknownKeysWarning,
 )
 from ango_frames.export.flatten.native import engine
 from ango_frames.export.parquet import export_to_parquet
@@ -36,12 +40,18 @@ from ango_frames.imports.send import DryRun, annotate, import_attachments, impor
 from ango_frames.schemas import SCHEMA_VERSION, SCHEMAS
 from ango_frames.video import mark_key_frames
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("ango-frames")  # one source of truth: pyproject.toml
+except (
+    _metadata.PackageNotFoundError
+):  # pragma: no cover - imported from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "SCHEMAS",
     "SCHEMA_VERSION",
     "AngoError",
+    "AngoWarning",
     "ApiError",
     "AuthError",
     "BadRequest",
@@ -63,6 +73,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "TransportError",
+    "UnknownKeysWarning",
     "__version__",
     "annotate",
     "annotate_payloads",

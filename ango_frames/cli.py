@@ -9,144 +9,242 @@ exit with status 2 (1 for an import that went only part of the way); there is no
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ango_frames import __version__
+from ango_frames.cli_common import (
+    TIME_FORMAT,
+    Parser,
+    add_global_flags,
+    fail,
+    json_object,
+    non_negative_int,
+    positive_int,
+    reporting,
+    when,
+)
 from ango_frames.errors import AngoError, ConfigError, ImportIncomplete, PayloadError
 
 __all__ = ["build_parser", "main"]
 
 
-def _when(text: str) -> dt.datetime:
-    """An ISO 8601 time with a zone (``Z`` accepted); a bare date means midnight UTC."""
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        if len(text) == 10:  # a date
-            return value.replace(tzinfo=dt.timezone.utc)
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or +HH:MM")
-    return value
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
-    return value
-
-
-def _connection_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("connection")
-    g.add_argument("--api-key", help="api key (default: the ANGO_API_KEY environment variable)")
-    g.add_argument("--region", default="eu", choices=["eu", "us", "in", "test"])
-    g.add_argument("--base-url", help="API base URL, overrides --region (e.g. a local hub)")
-    g.add_argument("--allow-insecure-http", action="store_true", help=argparse.SUPPRESS)
-
-
 def _import_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", action="store_true", help="build and validate, send nothing")
     p.add_argument(
-        "--journal", help="resume journal file: a re-run sends only unacknowledged chunks"
+        "--dry-run", action="store_true", help="build and validate, send nothing (default: off)"
     )
-    p.add_argument("--chunk-rows", type=int, default=500, help="labels per request (default 500)")
-    p.add_argument("--on-error", choices=["raise", "skip"], default="raise")
-    p.add_argument("--results", help="write the per-asset results to this CSV or Parquet file")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="resume journal: a re-run sends only the chunks not yet acknowledged "
+        "(default: none, every run sends everything)",
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=500,
+        metavar="N",
+        help="labels per request (default: %(default)s)",
+    )
+    p.add_argument(
+        "--on-error",
+        choices=["raise", "skip"],
+        default="raise",
+        help="invalid rows: raise = send nothing and print them; skip = send the valid rows "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--results",
+        metavar="FILE",
+        help="write the per-asset results to this .csv or .parquet file (default: none)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``ango-frames``."""
-    parser = argparse.ArgumentParser(
+    """The argument parser of ``ango-frames`` (help texts: see ``ango_frames.cli_common``)."""
+    parser = Parser(
         prog="ango-frames",
         description="Ango Hub exports as tidy tables; DataFrames back as pre-labels.",
+        epilog="Global flags (--debug, --api-key, --region, --base-url, --retries, --timeout, "
+        "--rate-limit) go before or after the subcommand.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_global_flags(parser, connection=True, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("export", help="export a project to Parquet, CSV or ndjson tables")
     p.add_argument("project", help="project id")
     p.add_argument("dest", help="destination folder (local path or fsspec URL)")
-    p.add_argument("--to", choices=["parquet", "csv", "ndjson"], default="parquet")
+    p.add_argument(
+        "--to",
+        choices=["parquet", "csv", "ndjson"],
+        default="parquet",
+        help="table file format written under DEST (default: %(default)s)",
+    )
     p.add_argument(
         "--format",
         choices=["json", "ndjson", "split"],
         default="ndjson",
-        help="export file format requested from the hub (default ndjson)",
+        help="export file format requested from the hub (default: %(default)s)",
     )
-    p.add_argument("--type", choices=["task", "issue"], default="task")
-    p.add_argument("--stage", action="append", help="stage id or name; repeatable")
-    p.add_argument("--batch", action="append", dest="batches", help="batch; repeatable")
-    p.add_argument("--include-metadata", action="store_true")
-    p.add_argument("--include-history", action="store_true")
-    p.add_argument("--include-only-key-frames", action="store_true")
-    p.add_argument("--include-idle-blur-durations", action="store_true")
-    p.add_argument("--send-email", action="store_true")
-    p.add_argument("--notify", action="store_true")
-    p.add_argument("--updated-after", type=_when)
-    p.add_argument("--updated-before", type=_when)
-    p.add_argument("--created-after", type=_when)
-    p.add_argument("--created-before", type=_when)
-    p.add_argument("--filters", type=_json_object, help="Mongo-style task filter, as JSON")
-    p.add_argument("--partition-by", choices=["stage", "batch"])
-    p.add_argument("--keep-zip", help="also keep the downloaded export zip at this path")
-    p.add_argument("--no-progress", action="store_true")
-    _connection_args(p)
+    p.add_argument(
+        "--type",
+        choices=["task", "issue"],
+        default="task",
+        help="export tasks or issues (default: %(default)s)",
+    )
+    p.add_argument(
+        "--stage",
+        action="append",
+        metavar="STAGE",
+        help="only tasks in this stage (id or name); repeatable (default: every stage)",
+    )
+    p.add_argument(
+        "--batch",
+        action="append",
+        dest="batches",
+        metavar="BATCH",
+        help="only tasks in this batch (id); repeatable (default: every batch)",
+    )
+    for flag, what in [
+        ("--include-metadata", "add asset metadata (metadata_* columns)"),
+        ("--include-history", "add each task's stage history"),
+        ("--include-only-key-frames", "only the key frames of video objects"),
+        ("--include-idle-blur-durations", "add idle and blur durations"),
+        ("--send-email", "ask the hub to e-mail the export link"),
+        ("--notify", "ask the hub to notify when the export is ready"),
+    ]:
+        p.add_argument(flag, action="store_true", help=f"{what} (default: off)")
+    for flag, what in [
+        ("--updated-after", "only tasks updated after TIME"),
+        ("--updated-before", "only tasks updated before TIME"),
+        ("--created-after", "only tasks created after TIME"),
+        ("--created-before", "only tasks created before TIME"),
+    ]:
+        p.add_argument(
+            flag, type=when, metavar="TIME", help=f"{what}: {TIME_FORMAT} (default: no bound)"
+        )
+    p.add_argument(
+        "--filters",
+        type=json_object,
+        metavar="JSON",
+        help='Mongo-style task filter as a JSON object, e.g. \'{"externalId": "a.jpg"}\' '
+        "(default: none)",
+    )
+    p.add_argument(
+        "--partition-by",
+        choices=["stage", "batch"],
+        help="Parquet only: one Hive partition folder per stage or batch (default: none)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Parquet only: replace the tables already in DEST, whole, once the new ones are "
+        "written (default: off, a DEST holding tables is refused)",
+    )
+    p.add_argument(
+        "--keep-zip",
+        metavar="PATH",
+        help="also keep the downloaded export zip at PATH (default: a temporary file)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
+    add_global_flags(p, connection=True)
 
     p = sub.add_parser("import-labels", help="import pre-labels from a Parquet or CSV file")
-    p.add_argument("project")
+    p.add_argument("project", help="project id")
     p.add_argument("file", help="predictions table (.parquet, .csv); see the README's conventions")
-    p.add_argument("--box-format", choices=["xywh", "xyxy", "cxcywh"], default="xywh")
     p.add_argument(
-        "--normalized", action="store_true", help="coordinates are fractions of the asset size"
+        "--box-format",
+        choices=["xywh", "xyxy", "cxcywh"],
+        default="xywh",
+        help="box columns: x,y,width,height (top-left), x1,y1,x2,y2 or cx,cy,width,height "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--normalized",
+        action="store_true",
+        help="coordinates are fractions of the asset size, not pixels (default: off)",
     )
     _import_args(p)
-    _connection_args(p)
+    add_global_flags(p, connection=True)
 
     p = sub.add_parser(
         "import-attachments", help="attach URLs to assets from a Parquet or CSV file"
     )
-    p.add_argument("project")
-    p.add_argument("file")
+    p.add_argument("project", help="project id")
+    p.add_argument("file", help="attachments table (.parquet, .csv)")
     _import_args(p)
-    _connection_args(p)
+    add_global_flags(p, connection=True)
 
     p = sub.add_parser("annotate", help="submit answers per task from a Parquet or CSV file")
     p.add_argument("file", help="a table with a task_id column and objects / answers")
-    p.add_argument("--project", help="project id (to resolve titles through its ontology)")
-    p.add_argument("--is-plugin", action="store_true")
+    p.add_argument(
+        "--project",
+        metavar="PROJECT",
+        help="project id, to resolve class titles through its ontology (default: none; then "
+        "rows need a schema_id column)",
+    )
+    p.add_argument("--is-plugin", action="store_true", help="submit as a plugin (default: off)")
     _import_args(p)
-    _connection_args(p)
+    add_global_flags(p, connection=True)
 
     p = sub.add_parser("serve-local", help="run the local Ango Hub with the demo project")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    p.add_argument("--api-key", help="fix the api key (default: a random one, printed)")
-    p.add_argument("--empty", action="store_true", help="start without the demo project")
+    p.add_argument(
+        "--port",
+        type=non_negative_int,
+        default=0,
+        help="port on 127.0.0.1; 0 = a free one (default: 0)",
+    )
+    p.add_argument(
+        "--api-key",
+        default=argparse.SUPPRESS,
+        metavar="KEY",
+        help="the api key the hub accepts (default: a random one, printed)",
+    )
+    p.add_argument(
+        "--empty", action="store_true", help="start without the demo project (default: off)"
+    )
+    add_global_flags(p, connection=False)
 
     p = sub.add_parser("demo", help="export the local demo project, summarise it, push pre-labels")
     p.add_argument(
-        "--out", default="ango-frames-demo", help="output folder (default ./ango-frames-demo)"
+        "--out",
+        default="ango-frames-demo",
+        metavar="DIR",
+        help="output folder (default: ./%(default)s)",
     )
+    add_global_flags(p, connection=False)
     return parser
 
 
 def _client(args: argparse.Namespace) -> Any:
     from ango_frames.api.client import Client
+    from ango_frames.api.transport import RetryPolicy
 
+    if not (args.api_key or os.environ.get("ANGO_API_KEY")):
+        raise ConfigError("no api key: pass --api-key or set ANGO_API_KEY")
     return Client(
         api_key=args.api_key,
         region=args.region,
         base_url=args.base_url,
+        timeout=args.timeout,
+        retry=RetryPolicy(max_attempts=args.retries + 1),
+        rate_limit=args.rate_limit,
         allow_insecure_http=args.allow_insecure_http,
     )
+
+
+def _write_results(results: Any, path: str) -> None:
+    """The per-asset results as a file, with no index column (the index is only 0..n-1)."""
+    results = results.copy(deep=False)
+    results.attrs = {}  # the failure table rides in attrs; Parquet metadata cannot hold it
+    if path.endswith((".parquet", ".pq")):
+        results.to_parquet(path, index=False)
+    else:
+        results.to_csv(path, index=False)
 
 
 def _read_table(path: str) -> Any:
@@ -183,7 +281,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         dest=args.keep_zip,
     )
     written = write_tables(
-        export, args.dest, to=args.to, partition_by=args.partition_by, progress=not args.no_progress
+        export,
+        args.dest,
+        to=args.to,
+        partition_by=args.partition_by,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     for table, rows in written.items():
         print(f"{table:24s} {rows:>10,d} rows")
@@ -198,7 +301,7 @@ def _finish_import(result: Any, args: argparse.Namespace) -> int:
         print(result.summary())
         return 0
     if args.results:
-        (result.to_parquet if args.results.endswith(".parquet") else result.to_csv)(args.results)
+        _write_results(result, args.results)
     counts = result["status"].value_counts().to_dict()
     print("import finished: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     return 0
@@ -234,7 +337,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             )
     except ImportIncomplete as exc:
         if args.results:
-            exc.results.to_csv(args.results)
+            _write_results(exc.results, args.results)
         print(f"ango-frames: {exc}", file=sys.stderr)
         return 1
     return _finish_import(result, args)
@@ -267,22 +370,22 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ango-frames``; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING)
-    try:
-        return _COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("ango-frames: interrupted", file=sys.stderr)
-        return 130
-    except PayloadError as exc:
-        if args.debug:
-            raise
-        print(f"ango-frames: {exc}", file=sys.stderr)
-        return 2
-    except (AngoError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        if args.debug:
-            raise
-        print(f"ango-frames: error: {exc}", file=sys.stderr)
-        return 2
+    with reporting(args.debug) as reporter:
+        try:
+            return _COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print("ango-frames: interrupted", file=sys.stderr)
+            return 130
+        except PayloadError as exc:
+            if args.debug:
+                raise
+            print(f"ango-frames: {exc}", file=sys.stderr)
+            return 2
+        except (AngoError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            if args.debug:
+                raise
+            print(fail(exc, reporter), file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -60,8 +60,10 @@ def _summary(tables: ExportTables, echo: Callable[[str], Any]) -> dict[str, Any]
     echo("rows per table:")
     for name, n in rows.items():
         echo(f"  {name:24s} {n:>7,d}")
-    per_class = tables.objects.groupby("title", observed=True).size().sort_values(ascending=False)
-    echo("objects per class:")
+    # a video track has one row per frame: count each (task_id, object_id) once, as notebook 01
+    distinct = tables.objects.drop_duplicates(["task_id", "object_id"])
+    per_class = distinct.groupby("title", observed=True).size().sort_values(ascending=False)
+    echo("objects per class (distinct objects; a video track counts once):")
     for title, n in per_class.items():
         echo(f"  {title:24s} {n:>7,d}")
     hist = tables.stage_history
@@ -97,7 +99,7 @@ def run_demo(
             dest=os.path.join(out_dir, "export.zip"),
         )
         echo(f"exported {export.size:,} bytes -> {export.path}")
-        export_to_parquet(export, tables_dir)
+        export_to_parquet(export, tables_dir, overwrite=True)  # the demo's own folder
         echo(f"tidy Parquet tables -> {tables_dir}/")
         tables = ExportTables.from_parquet(tables_dir)
         summary = _summary(tables, echo)

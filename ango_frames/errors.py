@@ -47,6 +47,7 @@ __all__ = [
     "NotFound",
     "PayloadError",
     "RateLimited",
+    "RepairedTextWarning",
     "RequestTimeout",
     "ServerError",
     "TransportError",
@@ -63,7 +64,7 @@ class ConfigError(AngoError, ValueError):
 
 
 class MissingColumnsError(ConfigError):
-    """A DataFrame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
+    """A frame lacks columns a function needs; ``missing`` lists them, ``needed_for`` says why."""
 
     def __init__(self, missing: list[str], needed_for: str, have: list[str] | None = None) -> None:
         self.missing = list(missing)
@@ -227,3 +228,8 @@ class AngoWarning(UserWarning):
 
 class UnknownKeysWarning(AngoWarning):
     """The export holds keys the reader does not know; they are kept in ``extra`` columns."""
+
+
+class RepairedTextWarning(AngoWarning):
+    """A string of the export was not valid Unicode (a lone surrogate, as JavaScript writes a cut
+    emoji); the character was replaced by U+FFFD and the record read."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import pyarrow as pa
 
 __all__ = [
-    "HISTORY_TABLES",
     "SCHEMAS",
     "SCHEMA_VERSION",
     "TABLE_NAMES",
@@ -35,13 +34,14 @@ TIMESTAMP = pa.timestamp("ms", tz="UTC")
 POINT = pa.list_(pa.float64())  # [x, y]
 RING = pa.list_(POINT)  # [[x, y], ...]
 
-_AUDIT = [  # annotation metadata (FORMAT.md §1.5), present with includeMetadata
+_AUDIT = [  # annotation metadata (docs/format.md §1.5), present with includeMetadata
     pa.field("created_at", TIMESTAMP),
     pa.field("created_by", pa.string()),
     pa.field("created_in", pa.string()),
     pa.field("updated_at", TIMESTAMP),
     pa.field("updated_by", pa.string()),
     pa.field("updated_in", pa.string()),
+    pa.field("description", pa.string()),  # the annotation's metadata.description
 ]
 
 TASKS = pa.schema(
@@ -86,7 +86,8 @@ OBJECTS = pa.schema(
         pa.field("object_id", pa.string()),
         pa.field("schema_id", pa.string()),
         pa.field("title", pa.string()),
-        pa.field("tool", pa.string()),  # the geometry key: bounding-box, polygon, ner, pdf, ...
+        # the geometry key (bounding-box, polygon, ner, pdf, ...), or bounding-box-3d / line-3d
+        pa.field("tool", pa.string()),
         pa.field("page", pa.int32()),  # 0-based frame / page; null for single-page assets
         pa.field("interpolation_stopped", pa.bool_()),
         pa.field("key_frame", pa.bool_()),  # null where the export does not mark key frames
@@ -132,7 +133,13 @@ OBJECTS = pa.schema(
         ),
         pa.field("pdf_text", pa.string()),
         pa.field("pdf_image", pa.string()),  # base64 PNG, only with "B-Box Image Content"
+        # 3D boxes (medical): z of the min corner, positive depth, the raw first corner's z
+        pa.field("z", pa.float64()),
+        pa.field("depth", pa.float64()),
+        pa.field("origin_z", pa.float64()),
         pa.field("lock", pa.bool_()),
+        pa.field("ocr_text", pa.string()),  # OCR text of the tool (tools[].ocr)
+        pa.field("ocr_confidence", pa.float64()),
         *_AUDIT,
         pa.field("extra", pa.string()),
     ]
@@ -189,6 +196,7 @@ STAGE_HISTORY = pa.schema(
         pa.field("completed_by", pa.string()),
         pa.field("brush_data_url", pa.string()),
         pa.field("medical_brush_data_url", pa.string()),
+        pa.field("review_status", pa.string()),  # stageHistory[].reviewStatus
         pa.field("extra", pa.string()),
     ]
 )
@@ -251,11 +259,6 @@ SCHEMAS: dict[str, pa.Schema] = {
     "issues": ISSUES,
 }
 TABLE_NAMES: tuple[str, ...] = tuple(SCHEMAS)
-HISTORY_TABLES = {
-    "objects": "history_objects",
-    "classifications": "history_classifications",
-    "relations": "history_relations",
-}
 
 # Prefixes of the dynamic `tasks` columns.
 DYNAMIC_PREFIXES = {"metadata": "metadata_", "contextData": "context_"}

@@ -11,7 +11,7 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import fsspec
 import numpy as np
@@ -210,7 +210,7 @@ def to_coco(
     coco = {
         "images": [
             {
-                "id": int(r.image_id),  # type: ignore[arg-type]
+                "id": int(cast(Any, r.image_id)),  # typed alike with and without pandas-stubs
                 "file_name": r.file_name,
                 "width": size(getattr(r, "metadata_width", None)),
                 "height": size(getattr(r, "metadata_height", None)),

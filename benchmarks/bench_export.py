@@ -13,7 +13,8 @@ measures, on the same files in one run:
   included), after the same parse;
 * ``export_to_parquet`` (all tables) for ndjson, json and split inputs, with ``workers=1`` and
   ``workers=2``; ``read_export`` of the ndjson file with ``workers=1`` and ``workers=2``;
-* memory flatness: ``export_to_parquet`` (ndjson, workers=1 and 2) on a file of 1/3 the size;\n  ``--big 1000`` alone measures the default (one process) on a 1000 MB export.
+* memory flatness: ``export_to_parquet`` (ndjson, workers=1 and 2) on a file of 1/3 the size;
+  ``--big 1000`` alone measures the default (one process) on a 1000 MB export.
 
 Each step runs in a fresh child process, which reports its wall time and the peak resident
 memory of its whole process tree (itself and its worker processes, sampled from /proc every
@@ -216,7 +217,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generate", type=float, metavar="MB", help="generate (or reuse) exports")
     parser.add_argument("--quick", action="store_true", help="skip json_normalize")
     parser.add_argument("--no-scale", action="store_true", help="skip the memory-flatness run")
-    parser.add_argument("--big", type=float, metavar="MB", help="only: peak RSS on an MB-sized export")
+    parser.add_argument(
+        "--big", type=float, metavar="MB", help="only: peak RSS on an MB-sized export"
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

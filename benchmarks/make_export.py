@@ -9,12 +9,13 @@ members). Output is streamed record by record with orjson, so memory stays const
 size. The same ``--seed`` always gives the same bytes, and a smaller ``--mb`` gives a prefix of the
 records of a larger one.
 
-The content follows FORMAT.md §1-§4: image assets with 1-30 boxes, polygons and points (some with a
-nested radio that has a nested text), global radio / checkbox / tree-dropdown classifications,
-single and group relations, a three-snapshot ``stageHistory`` (Start, Label, Review) whose
-snapshots have their own tools, annotation ``metadata`` whose timestamps are ISO strings or epoch-ms
-integers, ``contextData`` and asset ``metadata`` keys, and about 2% video assets whose tracks are
-exported one entry per frame (``page``, ``interpolationStopped`` on the last frame).
+The content follows docs/format.md §1-§4: image assets with 1-30 boxes, polygons and points (some
+with a nested radio that has a nested text), global radio / checkbox / tree-dropdown
+classifications, single and group relations, a three-snapshot ``stageHistory`` (Start, Label,
+Review) whose snapshots have their own tools, annotation ``metadata`` whose timestamps are ISO
+strings or epoch-ms integers, ``contextData`` and asset ``metadata`` keys, and about 2% video assets
+whose tracks are exported one entry per frame (``page``, ``interpolationStopped`` on the last
+frame).
 
 Importable: ``make_records(n, seed)`` yields the first ``n`` records, for small test fixtures.
 """

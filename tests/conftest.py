@@ -10,8 +10,8 @@ from ango_frames.api.client import Client
 from ango_frames.api.transport import RetryPolicy
 from ango_frames.testing import LocalHub
 
-#: The published samples live beside the repository in ``shared/samples`` (not copied in).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+#: The published samples, kept in the repository as the project's own fixtures.
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05)
 
@@ -44,6 +44,5 @@ def client(hub):
 
 @pytest.fixture
 def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip("the shared samples folder is not beside this checkout")
+    assert SAMPLES.is_dir(), SAMPLES
     return SAMPLES

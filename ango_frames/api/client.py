@@ -47,8 +47,8 @@ class Client:
     region : {"eu", "us", "in", "test"}
         Which of the spec's servers to use (default ``"eu"``).
     base_url : str, optional
-        Overrides ``region``: a proxy, or ``LocalHub().url``. Plain http is refused unless the host is
-        loopback or ``allow_insecure_http=True``.
+        Overrides ``region``: a proxy, or ``LocalHub().url``. Plain http is refused unless the host
+        is loopback or ``allow_insecure_http=True``.
     timeout : (connect, read) seconds
         Applied to every request.
     retry : RetryPolicy
@@ -245,7 +245,7 @@ class Client:
         return import_labels(self, project, data, **options)
 
     def import_attachments(self, project: str, data: Any, **options: Any) -> Any:
-        """Validate, chunk and send attachments; see :func:`ango_frames.imports.send.import_attachments`."""
+        """Validate, chunk and send attachments (:func:`.imports.send.import_attachments`)."""
         from ango_frames.imports.send import import_attachments
 
         return import_attachments(self, project, data, **options)
@@ -272,7 +272,7 @@ class Client:
     def import_labels_request(
         self, project: str, labels: list[dict[str, Any]], *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
-        """One ``POST /import/labels`` with the spec's body ``{project, labels}``; the parsed reply."""
+        """One ``POST /import/labels`` with the spec's body ``{project, labels}``; its reply."""
         return self.post(
             "import/labels", {"project": project, "labels": labels}, idempotency_key=idempotency_key
         )

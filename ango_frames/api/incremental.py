@@ -26,32 +26,74 @@ __all__ = ["export_since_last", "read_watermark"]
 SAFETY_MARGIN = dt.timedelta(minutes=5)
 
 
+def _fix(state: str) -> str:
+    return (
+        f"fix or delete the state file {state} (deleting it makes the next run export "
+        'everything); it holds {"<project id>": {"watermark": "<ISO 8601 time>"}, ...}'
+    )
+
+
+def _load_state(state: str, storage_options: dict[str, Any] | None) -> tuple[Any, str, dict]:
+    """(filesystem, path, saved state) of the state file; an empty state when there is none."""
+    fs, path = fsspec.core.url_to_fs(state, **(storage_options or {}))
+    if not fs.exists(path):
+        return fs, path, {}
+    with fs.open(path, "rb") as f:
+        raw = f.read()
+    try:
+        saved = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{state} is not a watermark file ({exc}): {_fix(state)}") from exc
+    if not isinstance(saved, dict):
+        raise ConfigError(
+            f"{state} holds a JSON {type(saved).__name__}, not an object: {_fix(state)}"
+        )
+    return fs, path, saved
+
+
+def _parse_entry(state: str, project: str, entry: Any) -> dt.datetime:
+    when = entry.get("watermark") if isinstance(entry, dict) else None
+    if not isinstance(when, str):
+        raise ConfigError(
+            f'{state}: the entry of project {project!r} has no "watermark" time '
+            f"(found {entry!r}): {_fix(state)}"
+        )
+    try:
+        parsed = dt.datetime.fromisoformat(when)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{state}: the watermark of project {project!r} is not an ISO 8601 time "
+            f"({when!r}): {_fix(state)}"
+        ) from exc
+    if parsed.tzinfo is None:
+        raise ConfigError(
+            f"{state}: the watermark of project {project!r} has no time zone ({when!r}): "
+            f"{_fix(state)}"
+        )
+    return parsed
+
+
 def read_watermark(
     state: str, project: str, storage_options: dict[str, Any] | None = None
 ) -> dt.datetime | None:
-    """The saved watermark of ``project`` in the state file, or None on a first run."""
-    fs, path = fsspec.core.url_to_fs(state, **(storage_options or {}))
-    if not fs.exists(path):
-        return None
-    with fs.open(path, "r") as f:
-        try:
-            saved = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{state} is not a watermark file: {exc}") from exc
-    entry = saved.get(project) if isinstance(saved, dict) else None
+    """The saved watermark of ``project`` in the state file, or None on a first run.
+
+    Raises
+    ------
+    ConfigError
+        The state file is not one this function wrote (hand-edited or foreign): names the fix.
+    """
+    saved = _load_state(state, storage_options)[2]
+    entry = saved.get(project)
     if entry is None:
         return None
-    return dt.datetime.fromisoformat(entry["watermark"])
+    return _parse_entry(state, project, entry)
 
 
 def _write_watermark(
     state: str, project: str, when: dt.datetime, storage_options: dict[str, Any] | None
 ) -> None:
-    fs, path = fsspec.core.url_to_fs(state, **(storage_options or {}))
-    saved: dict[str, Any] = {}
-    if fs.exists(path):
-        with fs.open(path, "r") as f:
-            saved = json.load(f)
+    fs, path, saved = _load_state(state, storage_options)
     saved[project] = {"watermark": when.isoformat()}
     tmp = f"{path}.tmp"
     with fs.open(tmp, "w") as f:

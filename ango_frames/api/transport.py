@@ -267,11 +267,17 @@ class Transport:
                 or attempt >= self.retry.max_attempts
                 or elapsed + wait > self.retry.max_total_seconds
             ):
+                note = _retry_note(url, error, attempt, None, elapsed, self.retry.max_attempts)
                 log.debug(
-                    "%s %s failed for good after %d attempt(s): %s", method, path, attempt, error
-                )
+                    "%s %s failed for good after %d attempt(s): %s",
+                    method, path, attempt, error, extra={"ango_retry": note},
+                )  # fmt: skip
                 raise error
-            log.info("%s %s: %s; retry %d in %.1fs", method, path, error, attempt, wait)
+            note = _retry_note(url, error, attempt, wait, elapsed, self.retry.max_attempts)
+            log.info(
+                "%s %s: %s; retry %d in %.1fs",
+                method, path, error, attempt, wait, extra={"ango_retry": note},
+            )  # fmt: skip
             time.sleep(wait)
 
     def _once(
@@ -306,6 +312,22 @@ class Transport:
         except requests.exceptions.RequestException as exc:
             message = f"{type(exc).__name__} talking to {where}"
             raise errors.TransportError(message, never_sent=_never_sent(exc)) from exc
+
+
+def _retry_note(
+    url: str, error: Exception, attempt: int, wait: float | None, elapsed: float, most: int
+) -> dict[str, Any]:
+    """What a retry log record carries for front ends (the CLI prints it): no credentials."""
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    return {
+        "host": host,
+        "error": error,
+        "attempt": attempt,
+        "wait": wait,  # None: no more attempts
+        "elapsed": elapsed,
+        "max_attempts": most,
+    }
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

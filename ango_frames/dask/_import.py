@@ -197,8 +197,8 @@ def import_labels(
     project : str
         The project id.
     data : dask.dataframe.DataFrame or DaskExportTables
-        Object rows (as for :func:`ango_frames.imports.labels.labels_payload`) or exported tables. All
-        the rows of one asset must be in one partition (true of ``read_export``'s tables).
+        Object rows (as for :func:`ango_frames.imports.labels.labels_payload`) or exported tables.
+        All the rows of one asset must be in one partition (true of ``read_export``'s tables).
     journal : str or Path, optional
         A file on the machine running this function that makes the import resumable; a re-run
         with the same data, partitions and options sends only the chunks not acknowledged.

@@ -16,24 +16,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import dask
 import dask.dataframe as dd
-import fsspec
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dask import delayed
 
 from ango_frames.errors import ConfigError
-from ango_frames.export.parquet import DatasetWriter, file_metadata
+from ango_frames.export import hive
+from ango_frames.export.destination import staged
+from ango_frames.export.writer import DatasetWriter, filesystem, with_metadata
 from ango_frames.schemas import TABLE_NAMES
 
 __all__ = ["to_parquet"]
-
-_NULL_PART = "__HIVE_DEFAULT_PARTITION__"  # as ango_frames.export.parquet and Hive
 
 
 def _write_partition(
@@ -45,10 +42,15 @@ def _write_partition(
     fs: Any,
     root: str,
     schema: pa.Schema,
+    stored: pa.Schema,
     partition_by: str | None,
     row_group_rows: int,
 ) -> list[str]:
-    """Write one partition of one table; returns the files written (none for no rows)."""
+    """Write one partition of one table; returns the files written (none for no rows).
+
+    ``schema`` is the frame's, ``stored`` the files' (without what the folder holds) with the
+    files' metadata.
+    """
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     if table.num_rows == 0:
         return []
@@ -57,23 +59,24 @@ def _write_partition(
         groups: list[tuple[str, pa.Table]] = [(directory, table)]
     else:
         # The partition value of each row, by the rules of the single-machine writer.
-        writer = DatasetWriter(fs, root, {}, row_group_rows, partition_by)
         task_keys = {}
-        if name not in ("tasks", "issues") and tasks is not None:
-            task_keys = writer.task_keys(pa.Table.from_pandas(tasks, preserve_index=False))
-        keys = writer.partition_keys(name, table, task_keys)
-        key_array = pa.array(keys, type=pa.string())
-        groups = []
-        for key in dict.fromkeys(keys):
-            mask = pc.is_null(key_array) if key is None else pc.equal(key_array, key)
-            value = _NULL_PART if key is None else quote(str(key), safe="")
-            groups.append((f"{directory}/{partition_by}={value}", table.filter(mask)))
+        if tasks is not None:
+            task_keys = hive.task_keys(
+                pa.Table.from_pandas(tasks, preserve_index=False), partition_by
+            )
+        keys = hive.partition_keys(name, table, partition_by, task_keys)
+        groups = [
+            (hive.folder(directory, partition_by, key), hive.strip(name, rows, partition_by))
+            for key, rows in hive.split(table, keys)
+        ]
     written = []
     for folder, data in groups:
         path = f"{folder}/{stem}.parquet"
         fs.makedirs(folder, exist_ok=True)
         with fs.open(path, "wb") as handle:
-            pq.write_table(data, handle, row_group_size=row_group_rows)
+            pq.write_table(
+                data.replace_schema_metadata(stored.metadata), handle, row_group_size=row_group_rows
+            )
         written.append(path)
     return written
 
@@ -125,8 +128,10 @@ def to_parquet(
     row_group_rows : int
         Rows per Parquet row group.
     overwrite : bool
-        Remove existing ``dest/<table>/`` datasets first; without it, a non-empty one is an
-        error (stale files would be read back with the new ones).
+        A ``dest`` that already holds a dataset is an error (stale files would be read back
+        with the new ones) unless this is true; then the new datasets are written beside the
+        old ones and replace them whole once every partition is written, as in
+        ``ango_frames.export_to_parquet``.
     provenance : dict, optional
         Provenance stored in the metadata; default: that of the DaskExportTables.
 
@@ -143,9 +148,7 @@ def to_parquet(
     """
     frames, prov = _frames(tables)
     prov = dict(prov if provenance is None else provenance)
-    fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
-    root = root.rstrip("/")
-    DatasetWriter(fs, root, prov, row_group_rows, partition_by)  # validates both options
+    DatasetWriter(None, "", prov, row_group_rows, partition_by)  # validates both options
     tasks_parts = None
     if partition_by is not None:
         if "tasks" not in frames:
@@ -157,23 +160,28 @@ def to_parquet(
                 f"partition_by={partition_by!r}: {uneven} must have the partitions of tasks "
                 f"({len(tasks_parts)}); a task's rows are looked up in its own partition"
             )
-    for name in frames:
-        directory = f"{root}/{name}"
-        if fs.exists(directory) and fs.find(directory):
-            if not overwrite:
-                raise ConfigError(
-                    f"{os.fspath(dest).rstrip('/')}/{name} is not empty; pass overwrite=True "
-                    f"to replace it"
-                )
-            fs.rm(directory, recursive=True)
+    with staged(dest, storage_options, overwrite) as target:
+        fs, root = filesystem(target, storage_options)
+        _write_all(frames, tasks_parts, fs, root, prov, partition_by, row_group_rows)
+    base = os.fspath(dest).rstrip("/")
+    return {name: f"{base}/{name}" for name in frames}
 
+
+def _write_all(
+    frames: dict[str, dd.DataFrame],
+    tasks_parts: list | None,
+    fs: Any,
+    root: str,
+    prov: dict[str, Any],
+    partition_by: str | None,
+    row_group_rows: int,
+) -> None:
     schemas: dict[str, pa.Schema] = {}
     writes, owners = [], []
     for name, frame in frames.items():
-        meta = frame._meta
-        schemas[name] = pa.Schema.from_pandas(meta, preserve_index=False).with_metadata(
-            file_metadata(name, prov)
-        )
+        schema = pa.Schema.from_pandas(frame._meta, preserve_index=False)
+        schemas[name] = with_metadata(name, schema, prov)
+        stored = with_metadata(name, hive.file_schema(name, schema, partition_by), prov)
         pieces = frame.to_delayed(optimize_graph=False)
         width = max(5, len(str(len(pieces) - 1)))
         for i, piece in enumerate(pieces):
@@ -186,7 +194,8 @@ def to_parquet(
                     stem=f"part-{i:0{width}d}",
                     fs=fs,
                     root=root,
-                    schema=schemas[name],
+                    schema=schema,
+                    stored=stored,
                     partition_by=partition_by,
                     row_group_rows=row_group_rows,
                 )
@@ -198,5 +207,3 @@ def to_parquet(
             fs.makedirs(f"{root}/{name}", exist_ok=True)
             with fs.open(f"{root}/{name}/part-00000.parquet", "wb") as handle:
                 pq.write_table(schema.empty_table(), handle)
-    base = os.fspath(dest).rstrip("/")
-    return {name: f"{base}/{name}" for name in frames}

@@ -18,6 +18,9 @@ count bytes, 1-based).
 from __future__ import annotations
 
 import codecs
+import json
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -25,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from ango_frames.errors import ExportFormatError
+from ango_frames.errors import ExportFormatError, RepairedTextWarning
 
 __all__ = [
     "Ctx",
@@ -110,6 +113,43 @@ def _exceeds_depth_slow(s: bytes, max_depth: int) -> bool:
     return False
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repaired(value: Any, count: list[int]) -> Any:
+    if type(value) is str:
+        fixed, n = _SURROGATE.subn("\ufffd", value)
+        count[0] += n
+        return fixed
+    if type(value) is list:
+        return [_repaired(v, count) for v in value]
+    if type(value) is dict:
+        return {_repaired(k, count): _repaired(v, count) for k, v in value.items()}
+    return value
+
+
+def _repair_surrogates(
+    data: bytes, ctx: Ctx, locate: Callable[[int], dict[str, int]], record: int | None
+) -> Any:
+    """A record holding a lone surrogate escape (``"\\ud83d"``): read by the standard library,
+    each lone surrogate replaced by U+FFFD, with one RepairedTextWarning naming the place.
+    None when the record is broken in some other way too (the caller then raises)."""
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    count = [0]
+    obj = _repaired(obj, count)
+    where = ctx.error("", record=record, **locate(0))
+    warnings.warn(
+        f"{where}{count[0]} lone surrogate(s) "
+        "in a string (a cut emoji?) replaced by U+FFFD; the record was read",
+        RepairedTextWarning,
+        stacklevel=2,
+    )
+    return obj
+
+
 def decode(
     data: bytes, ctx: Ctx, locate: Callable[[int], dict[str, int]], record: int | None
 ) -> Any:
@@ -118,6 +158,10 @@ def decode(
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         msg = exc.msg
+        if "surrogate" in msg:
+            repaired = _repair_surrogates(data, ctx, locate, record)
+            if repaired is not None:
+                return repaired
         if "UTF-8" in msg:
             try:
                 data.decode("utf-8")
@@ -291,8 +335,8 @@ def iter_ndjson(
             obj = orjson.loads(ln)
         except orjson.JSONDecodeError:
             obj = None
-        if type(obj) is not dict:
-            decode(ln, ctx, fail_at(rel, off, ln), record=None)  # raises
+        if type(obj) is not dict:  # raises, or repairs a lone surrogate
+            obj = decode(ln, ctx, fail_at(rel, off, ln), record=None)
         if not checked and exceeds_depth(ln, max_depth):
             raise ctx.error(
                 f"JSON nested deeper than max_depth={max_depth}", **fail_at(rel, off, ln)(0)

@@ -1,11 +1,11 @@
 """Flatten the parts of one export in worker processes, with the output of a one-process read.
 
-``records.plan_parts`` cuts an export into parts (byte ranges of an ndjson file, zip members);
-each part is read and flattened by one of ``workers`` processes: the caller's own and
-``workers - 1`` spawned ones, so at most ``workers`` parts are in flight. For ``export_to_parquet`` a worker writes its own Parquet files,
-``<table>/part-<part index>-<n>.parquet``, so tables never travel between processes; only file
-lists, schemas and counters come back. Results are taken in part order, so rows come out in the
-order of a one-process read. Afterwards:
+``records.plan_parts`` cuts an export into parts (byte ranges of an ndjson file, zip members); each
+part is read and flattened by one of ``workers`` processes: the caller's own and ``workers - 1``
+spawned ones, so at most ``workers`` parts are in flight. For ``export_to_parquet`` a worker writes
+its own Parquet files, ``<table>/part-<part index>-<n>.parquet``, so tables never travel between
+processes; only file lists, schemas and counters come back. Results are taken in part order, so rows
+come out in the order of a one-process read. Afterwards:
 
 * made-up task ids: a part holding a record whose content also occurs in an earlier part is
   flattened again with the earlier counts (``Flattener(seen_ids=...)``), so the ``.1``, ``.2``

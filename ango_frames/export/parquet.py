@@ -1,6 +1,7 @@
 """Exports straight to Parquet, in memory that does not grow with the export.
 
-Records stream from the export reader through a :class:`~ango_frames.export.flatten.flattener.Flattener` into one
+Records stream from the export reader through a
+:class:`~ango_frames.export.flatten.flattener.Flattener` into one
 Parquet dataset per table at ``dest/<table>/`` (any fsspec URL), a row group at a time::
 
     dest/tasks/part-00000.parquet
@@ -25,9 +26,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ango_frames.errors import ExportFormatError
+from ango_frames.export import hive
 from ango_frames.export import parallel as _parallel
-from ango_frames.export.threads import Behind, ahead
 from ango_frames.export import pipeline as _pipeline
+from ango_frames.export.destination import staged
 from ango_frames.export.flatten.columns import conform
 from ango_frames.export.flatten.flattener import (
     BATCH_ROWS,
@@ -37,22 +40,27 @@ from ango_frames.export.flatten.flattener import (
 )
 from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export.threads import Behind, ahead
 from ango_frames.export.writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
 from ango_frames.export_file import ExportFile
-from ango_frames.schemas import TABLE_NAMES
+from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES, schema_for
 
-__all__ = ["METADATA_KEY", "export_to_parquet", "read_parquet_tables"]
+__all__ = ["METADATA_KEY", "READABLE_VERSIONS", "export_to_parquet", "read_parquet_tables"]
+
+# Every schema version this reader reads; a golden dataset of each is in tests/data/.
+READABLE_VERSIONS = (SCHEMA_VERSION,)
 
 # kept importable from here (ExportTables.to_parquet, older callers)
 _ = (DatasetWriter, file_metadata)
 
 
-def _progress(progress: bool, total: int | None = None, unit: str = " records") -> Any:
+def _progress(progress: bool | str, total: int | None = None, unit: str = " records") -> Any:
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit=unit, desc="export to parquet")
+    label = progress if isinstance(progress, str) else "export to parquet"
+    return tqdm(total=total, unit=unit, desc=label)
 
 
 def _one_process(
@@ -139,10 +147,11 @@ def export_to_parquet(
     dest_storage_options: dict[str, Any] | None = None,
     partition_by: str | None = None,
     row_group_rows: int = 65536,
-    progress: bool = False,
+    progress: bool | str = False,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
     engine: str | None = None,
+    overwrite: bool = False,
 ) -> dict[str, str]:
     """Stream an export into one Parquet dataset per table, in bounded memory.
 
@@ -151,7 +160,8 @@ def export_to_parquet(
     src : path, fsspec URL, ExportFile, or file object
         The export (zip, .json, .ndjson), as accepted by ``records.iter_records``.
     dest : str or path
-        Directory or fsspec URL (``memory://``, ``s3://``, ...); each table goes to ``dest/<table>/``.
+        Directory or fsspec URL (``memory://``, ``s3://``, ...); each table goes to
+        ``dest/<table>/``.
     storage_options, dest_storage_options : dict, optional
         fsspec options for ``src`` and for ``dest``.
     partition_by : {"stage", "batch"}, optional
@@ -159,20 +169,27 @@ def export_to_parquet(
         own stage / first batch); other tables follow their task through ``task_id``.
     row_group_rows : int
         Rows per row group (the Flattener works in smaller batches, see ``flatten.BATCH_ROWS``).
-    progress : bool
-        Show a tqdm bar counting records (parts, when converted by workers).
+    progress : bool or str
+        Show a tqdm bar counting records (parts, when converted by workers); a string is the
+        bar's label (default ``"export to parquet"``).
     tables : iterable of str, optional
         Only these tables (default: all).
     workers : int, optional
-        Processes converting the parts of a multi-part export (an ndjson file of more than
-        64 MiB, a split zip) at once; 1 (the default) converts in this process, None means
-        ``min(2, os.cpu_count())``. Parallel conversion pays off only on machines with idle
-        cores and costs one more process's memory (see the README's figures). A JSON array
-        (one part) is parsed here and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a time; the
-        output is the same whatever the number. A file object, an in-memory (``memory://``)
-        source or destination, or an ndjson file of one part is converted in this process.
+        Processes converting the parts of a multi-part export (an ndjson file of more than 64 MiB, a
+        split zip) at once; 1 (the default) converts in this process, None means ``min(2,
+        os.cpu_count())``. Parallel conversion pays off only on machines with idle cores and costs
+        one more process's memory (see the README's figures). A JSON array (one part) is parsed here
+        and converted by ``workers`` processes in chunks. Each worker holds one part's batches at a
+        time; the output is the same whatever the number. A file object, an in-memory
+        (``memory://``) source or destination, or an ndjson file of one part is converted in this
+        process.
     engine : {"native", "python"}, optional
         The flattening engine (default: ``ango_frames.engine()``); the output is the same.
+    overwrite : bool
+        ``dest`` already holding a dataset is an error unless this is true; then the new
+        datasets are written beside the old ones and replace them whole (every table, also
+        those not in ``tables``) only once all are written, so a failed export leaves the old
+        dataset as it was (see :mod:`ango_frames.export.destination`).
 
     Returns
     -------
@@ -182,7 +199,8 @@ def export_to_parquet(
     Raises
     ------
     ConfigError
-        Unknown table or partition, bad ``row_group_rows`` or ``workers``.
+        Unknown table or partition, bad ``row_group_rows`` or ``workers``; ``dest`` holds a
+        dataset and ``overwrite`` is false.
     ExportFormatError
         The export is not valid JSON / not an export.
     """
@@ -191,34 +209,62 @@ def export_to_parquet(
     build = set(wanted) | ({"tasks"} if partition_by is not None else set())
     flat = Flattener(build, engine=engine)
     wanted = tuple(t for t in flat.tables if t in wanted)
-    fs, root = filesystem(dest, dest_storage_options)
-    provenance = source_provenance(src, storage_options=storage_options)
-    writer = DatasetWriter(fs, root, provenance, row_group_rows, partition_by)
-    parts: list = []
-    if not (
+    DatasetWriter(None, "", {}, row_group_rows, partition_by)  # the options, before any writing
+    parallel = not (
         workers == 1
         or _parallel.in_process_only(src, storage_options)
         or _parallel.in_process_only(dest, dest_storage_options)
-    ):
-        parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
-    unknown = None
-    bar = None
-    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
-        bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
-        job = replace(_job(build, wanted, writer, dest, dest_storage_options), engine=flat.engine)
-        unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
-    if unknown is None:
+    )
+    with staged(dest, dest_storage_options, overwrite) as target:
+        fs, root = filesystem(target, dest_storage_options)
+        provenance = source_provenance(src, storage_options=storage_options)
+        writer = DatasetWriter(fs, root, provenance, row_group_rows, partition_by)
+        parts: list = []
+        if parallel:
+            parts = plan_parts(
+                src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES
+            )
+        unknown = None
+        bar = None
+        if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+            bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
+            job = _job(build, wanted, writer, target, dest_storage_options)
+            job = replace(job, engine=flat.engine)
+            unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
+        if unknown is None:
+            if bar is not None:
+                bar.close()
+            bar = _progress(progress)
+            _one_process(src, storage_options, flat, writer, wanted, bar)
+            unknown = flat.unknown_keys
         if bar is not None:
             bar.close()
-        bar = _progress(progress)
-        _one_process(src, storage_options, flat, writer, wanted, bar)
-        unknown = flat.unknown_keys
-    if bar is not None:
-        bar.close()
     source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
     warn_unknown_keys(unknown, source)
     base = os.fspath(dest).rstrip("/")
     return {t: f"{base}/{t}" for t in wanted}
+
+
+def _provenance(meta: dict[bytes, bytes], path: str) -> dict[str, Any]:
+    """The provenance in one file's ``ango_frames`` metadata; a newer schema version is an error.
+
+    Files without that metadata (written by another tool) are read as they are.
+    """
+    if METADATA_KEY not in meta:
+        return {}
+    try:
+        blob = orjson.loads(meta[METADATA_KEY])
+        version = str(blob.get("schema_version", SCHEMA_VERSION))
+    except (orjson.JSONDecodeError, AttributeError):
+        raise ExportFormatError("its ango_frames metadata is not a JSON object", path) from None
+    if version not in READABLE_VERSIONS:
+        raise ExportFormatError(
+            f"written with Parquet schema version {version!r}; this ango_frames reads version(s) "
+            f"{', '.join(READABLE_VERSIONS)}: upgrade ango-frames (pip install -U ango-frames)",
+            path,
+        )
+    provenance = blob.get("provenance")
+    return provenance if isinstance(provenance, dict) else {}
 
 
 def read_parquet_tables(
@@ -230,7 +276,14 @@ def read_parquet_tables(
     """The Arrow table of every dataset under ``dest`` and the provenance in their metadata.
 
     Files are read in path order (partitions, then parts), so an unpartitioned dataset gives its
-    rows in the order they were written.
+    rows in the order they were written. A column that a partition folder holds instead of the
+    files (``tasks.stage``) is put back from the folder's name; a column the schema gained after
+    the files were written is null.
+
+    Raises
+    ------
+    ExportFormatError
+        A file was written with a newer schema version than this reader knows (names the file).
     """
     fs, root = filesystem(dest, storage_options)
     wanted = TABLE_NAMES if tables is None else tuple(tables)
@@ -244,14 +297,27 @@ def read_parquet_tables(
         parts = []
         for path in paths:
             with fs.open(path, "rb") as handle:
-                parts.append(pq.read_table(handle))
+                part = pq.read_table(handle)
+            found = _provenance(part.schema.metadata or {}, path)
+            provenance = provenance or found
+            relative = path[len(directory) + 1 :]
+            parts.append(hive.restore(table, part.replace_schema_metadata(None), relative))
         if not parts:
             continue
-        meta = parts[0].schema.metadata or {}
-        if METADATA_KEY in meta and not provenance:
-            provenance = orjson.loads(meta[METADATA_KEY]).get("provenance", {})
-        schema = parts[-1].schema.remove_metadata()
-        out[table] = pa.concat_tables(
-            [conform(p.replace_schema_metadata(None), schema) for p in parts]
-        )
+        schema = parts[-1].schema
+        out[table] = _current_columns(table, pa.concat_tables([conform(p, schema) for p in parts]))
     return out, provenance
+
+
+def _current_columns(table: str, data: pa.Table) -> pa.Table:
+    """``data`` with every column of today's schema of ``table``, in its order: a column added to
+    the schema (an additive change, same version) after the files were written reads as null.
+    The files' own columns keep their types (a changed type is caught by ``to_pandas``).
+    """
+    expected = schema_for(table)
+    have = data.schema
+    if have.names[: len(expected)] == expected.names:
+        return data
+    fields = [have.field(f.name) if f.name in have.names else f for f in expected]
+    fields += [f for f in have if f.name not in expected.names]
+    return conform(data, pa.schema(fields))

@@ -59,12 +59,13 @@ def safe_members(
     """The data members of an export zip, sorted by name, after checking every entry.
 
     Directories and OS junk (``__MACOSX/``, ``.DS_Store``) are skipped; every other member is
-    returned, so no data is skipped silently.
+    returned, so no data is skipped silently (a "directory" entry holding data is an error).
 
     Raises
     ------
     ExportFormatError
-        Too many entries, an unsafe or duplicate name, an encrypted member, or a header that
+        Too many entries, an unsafe or duplicate name, an entry named like a folder that holds
+        data, an encrypted member, or a header that
         already announces a size or ratio above the limits.
     """
     infos = zf.infolist()
@@ -82,6 +83,12 @@ def safe_members(
         if name in seen:
             raise ExportFormatError(f"duplicate member name {name!r}", source)
         seen.add(name)
+        if info.is_dir() and info.file_size > 0:
+            raise ExportFormatError(
+                f"entry {name!r} is named like a folder but holds {info.file_size} bytes of "
+                "data; rename it (drop the trailing '/') to read it",
+                source,
+            )
         if info.is_dir() or _is_junk(name):
             continue
         where = member_source(source, name)

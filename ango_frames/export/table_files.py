@@ -70,11 +70,13 @@ def write_tables(
     progress: bool = False,
     storage_options: dict[str, Any] | None = None,
     dest_storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, int]:
     """Write every table of the export ``src`` under ``dest``; returns rows per table.
 
-    ``to="parquet"`` writes one dataset per table (``dest/<table>/``, see ``export_to_parquet``);
-    ``"csv"`` / ``"ndjson"`` write ``dest/<table>.csv`` / ``dest/<table>.ndjson``.
+    ``to="parquet"`` writes one dataset per table (``dest/<table>/``, see ``export_to_parquet``,
+    also for ``overwrite``); ``"csv"`` / ``"ndjson"`` write ``dest/<table>.csv`` /
+    ``dest/<table>.ndjson``.
     """
     if to == "parquet":
         written = export_to_parquet(
@@ -84,6 +86,7 @@ def write_tables(
             dest_storage_options=dest_storage_options,
             partition_by=partition_by,
             progress=progress,
+            overwrite=overwrite,
         )
         fs, _ = fsspec.core.url_to_fs(dest, **(dest_storage_options or {}))
         counts = {}
@@ -103,7 +106,8 @@ def write_tables(
     out_fs.makedirs(out_root, exist_ok=True)
     counts = {}
     with tempfile.TemporaryDirectory(prefix="ango-tables-") as tmp:
-        written = export_to_parquet(src, tmp, storage_options=storage_options, progress=progress)
+        label = f"export to {to}" if progress else False  # the bar says what is written
+        written = export_to_parquet(src, tmp, storage_options=storage_options, progress=label)
         local = fsspec.filesystem("file")
         for table, path in written.items():
             with out_fs.open(f"{out_root}/{table}.{to}", "w", encoding="utf-8", newline="") as out:

@@ -18,18 +18,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-import fsspec
 import pandas as pd
 import pyarrow as pa
 
+from ango_frames.export import hive
 from ango_frames.export import parallel as _parallel
 from ango_frames.export import pipeline as _pipeline
+from ango_frames.export.destination import staged
 from ango_frames.export.dtypes import empty_frame, to_pandas
 from ango_frames.export.flatten.columns import conform
 from ango_frames.export.flatten.flattener import Flattener, flatten_to_tables, warn_unknown_keys
+from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.parquet import DatasetWriter, read_parquet_tables
 from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export.writer import filesystem
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import TABLE_NAMES
 
@@ -94,23 +97,68 @@ class ExportTables:
         storage_options: dict[str, Any] | None = None,
         partition_by: str | None = None,
         row_group_rows: int = 65536,
+        overwrite: bool = False,
     ) -> dict[str, str]:
-        """Write every table as a Parquet dataset at ``dest/<table>/`` (as ``export_to_parquet``).
+        """Write every table as a Parquet dataset at ``dest/<table>/`` (as ``export_to_parquet``,
+        also its ``overwrite`` rule: a folder holding a dataset is refused unless it is true,
+        and is then replaced whole once every table is written).
 
         Returns table name -> dataset directory URL.
         """
-        fs, root = fsspec.core.url_to_fs(os.fspath(dest), **(storage_options or {}))
-        writer = DatasetWriter(fs, root.rstrip("/"), self.provenance, row_group_rows, partition_by)
-        arrow = {
-            name: pa.Table.from_pandas(frame, preserve_index=False) for name, frame in self.items()
-        }
-        task_keys = writer.task_keys(arrow["tasks"]) if partition_by is not None else None
-        for name, table in arrow.items():
-            for batch in table.to_batches(max_chunksize=row_group_rows):
-                writer.write_all({name: batch}, (name,), task_keys)
-        writer.close({name: table.schema.remove_metadata() for name, table in arrow.items()})
+        DatasetWriter(None, "", {}, row_group_rows, partition_by)  # the options, before writing
+        arrow = self.to_arrow()
+        with staged(dest, storage_options, overwrite) as target:
+            fs, root = filesystem(target, storage_options)
+            writer = DatasetWriter(fs, root, self.provenance, row_group_rows, partition_by)
+            task_keys = None
+            if partition_by is not None:
+                task_keys = hive.task_keys(arrow["tasks"], partition_by)
+            for name, table in arrow.items():
+                for batch in table.to_batches(max_chunksize=row_group_rows):
+                    writer.write_all({name: batch}, (name,), task_keys)
+            writer.close({name: table.schema.remove_metadata() for name, table in arrow.items()})
         base = os.fspath(dest).rstrip("/")
         return {name: f"{base}/{name}" for name in TABLE_NAMES}
+
+    def to_arrow(self) -> dict[str, pa.Table]:
+        """One ``pyarrow.Table`` per table, in schema order, typed as ``schemas.SCHEMAS``.
+
+        The frames' Arrow-backed columns are handed over as they are, without copying.
+        """
+        return {
+            name: pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+            for name, frame in self.items()
+        }
+
+    def to_polars(self) -> dict[str, Any]:
+        """One ``polars.DataFrame`` per table, in schema order (polars reuses the Arrow buffers
+        where its types allow). Needs the ``polars`` extra."""
+        try:
+            import polars as pl
+        except ImportError as exc:
+            raise ImportError("to_polars needs polars: pip install 'ango-frames[polars]'") from exc
+        return {
+            name: pl.from_arrow(table, rechunk=False) for name, table in self.to_arrow().items()
+        }
+
+    def to_duckdb(self, con: Any = None, *, prefix: str = "") -> Any:
+        """Register every table in the DuckDB connection ``con`` (a new in-memory one by default)
+        as a view named ``<prefix><table>``, reading the Arrow data in place; returns ``con``::
+
+            con = tables.to_duckdb()
+            con.sql("SELECT o.title, c.answer FROM objects o JOIN classifications c"
+                    " USING (task_id, object_id)")
+
+        Needs the ``duckdb`` extra. The views hold this object's data as it is now.
+        """
+        try:
+            import duckdb
+        except ImportError as exc:
+            raise ImportError("to_duckdb needs duckdb: pip install 'ango-frames[duckdb]'") from exc
+        con = duckdb.connect() if con is None else con
+        for name, table in self.to_arrow().items():
+            con.register(f"{prefix}{name}", table)
+        return con
 
     @classmethod
     def from_parquet(
@@ -119,15 +167,17 @@ class ExportTables:
         storage_options: dict[str, Any] | None = None,
         tables: Iterable[str] | None = None,
     ) -> ExportTables:
-        """Read the datasets written by ``export_to_parquet`` or :meth:`to_parquet`."""
+        """Read the datasets written by ``export_to_parquet`` or :meth:`to_parquet`.
+
+        Raises
+        ------
+        ExportFormatError
+            A file was written with a newer Parquet schema version than this ango_frames reads.
+        """
         arrow, provenance = read_parquet_tables(
             dest, storage_options=storage_options, tables=tables
         )
         return cls({name: to_pandas(table, name) for name, table in arrow.items()}, provenance)
-
-
-def _is_path(src: Any) -> bool:
-    return isinstance(src, (str, os.PathLike, ExportFile)) or hasattr(src, "read")
 
 
 def _read_parts(
@@ -172,16 +222,18 @@ def read_export(
 
     Parameters
     ----------
-    src : path, fsspec URL, ExportFile, file object, or iterable of dicts
-        The export (zip, .json array, .ndjson; v3 or legacy), or records already parsed.
+    src : path, fsspec URL, ExportFile, file object, dict, or iterable of dicts
+        The export (zip, .json array, .ndjson; v3 or legacy), or records already parsed: one
+        record, a list of them, or what the official client's ``exportV3`` returns (a list in
+        json, an ``(iterator, count)`` tuple in ndjson, a zip path with ``zip_file_path``).
     storage_options : dict, optional
         fsspec options for ``src``.
     tables : iterable of str, optional
         Build only these tables (the others are empty frames); faster on big exports.
     workers : int, optional
-        Processes reading the parts of a multi-part export (an ndjson file of more than
-        64 MiB, a split zip) at once; 1 (the default) reads in this process, None means
-        ``min(2, os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
+        Processes reading the parts of a multi-part export (an ndjson file of more than 64 MiB, a
+        split zip) at once; 1 (the default) reads in this process, None means ``min(2,
+        os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
         parsed here and flattened by ``workers`` processes in chunks.
     engine : {"native", "python"}, optional
         The flattening engine (default: ``ango_frames.engine()``); the frames are the same.
@@ -193,9 +245,10 @@ def read_export(
     Raises
     ------
     ExportFormatError
-        ``src`` is not valid JSON / not an export (names the file and position).
+        ``src`` is not valid JSON / not an export (names the file and position), or an
+        element of an iterable ``src`` is not a record (names its index).
     ConfigError
-        An unknown table name, a bad ``workers``.
+        An unknown table name, a bad ``workers``, a ``src`` that is not an export at all.
 
     Warns
     -----
@@ -205,9 +258,9 @@ def read_export(
     """
     workers = _parallel.resolve_workers(workers)
     flat = Flattener(tables, engine=engine)
-    if not _is_path(src):
-        provenance = {"source": "<records>", "format": "records"}
-        arrow = flatten_to_tables(src, flat)
+    if not is_file_source(src):
+        records, provenance = given_records(src)
+        arrow = flatten_to_tables(records, flat)
         warn_unknown_keys(flat.unknown_keys, "")
         return ExportTables({n: to_pandas(t, n) for n, t in arrow.items()}, provenance)
     provenance = source_provenance(src, storage_options=storage_options)

@@ -5,7 +5,8 @@ partitioned). When a new ``metadata_*`` / ``context_*`` key appears mid-stream t
 schema widens: the current file is closed and a new one starts with the wider schema; at the
 end, files written with an older schema are rewritten to the final one, one row group at a time.
 Every file's key-value metadata holds ``b"ango_frames"``: JSON ``{"schema_version", "table",
-"provenance"}``.
+"provenance"}``, and ``b"pandas"`` (see ``dtypes.pandas_metadata``) so that plain pandas reads the
+documented dtypes. Partition folders are made by :mod:`ango_frames.export.hive`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import fsspec
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ango_frames.errors import ConfigError
+from ango_frames.export import hive
+from ango_frames.export.dtypes import pandas_metadata
 from ango_frames.export.flatten.columns import conform
 from ango_frames.schemas import SCHEMA_VERSION
 
@@ -34,6 +35,7 @@ __all__ = [
     "dictionary_columns",
     "file_metadata",
     "filesystem",
+    "with_metadata",
 ]
 
 # A row group is also written once its table holds this many bytes of Arrow data, whatever
@@ -65,8 +67,7 @@ _UNIQUE_STRINGS = {
 }
 
 METADATA_KEY = b"ango_frames"
-PARTITIONS = ("stage", "batch")
-_NULL_PART = "__HIVE_DEFAULT_PARTITION__"
+PARTITIONS = hive.PARTITIONS
 
 
 def filesystem(dest: str | os.PathLike, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
@@ -89,10 +90,22 @@ def dictionary_columns(table: str, schema: pa.Schema) -> list[str]:
     ]
 
 
-def file_metadata(table: str, provenance: dict[str, Any]) -> dict[bytes, bytes]:
-    """The ``ango_frames`` key-value metadata of one table's files."""
+def file_metadata(
+    table: str, provenance: dict[str, Any], schema: pa.Schema | None = None
+) -> dict[bytes, bytes]:
+    """The key-value metadata of one table's files: ``ango_frames`` and, given the files'
+    ``schema``, ``pandas``."""
     blob = {"schema_version": SCHEMA_VERSION, "table": table, "provenance": provenance}
-    return {METADATA_KEY: orjson.dumps(blob, default=str)}
+    meta = {METADATA_KEY: orjson.dumps(blob, default=str)}
+    if schema is not None:
+        meta[b"pandas"] = pandas_metadata(schema)
+    return meta
+
+
+def with_metadata(table: str, schema: pa.Schema, provenance: dict[str, Any]) -> pa.Schema:
+    """``schema`` carrying :func:`file_metadata` (its own metadata dropped)."""
+    plain = schema.remove_metadata()
+    return plain.with_metadata(file_metadata(table, provenance, plain))
 
 
 @dataclass
@@ -121,10 +134,7 @@ class DatasetWriter:
         partition_by: str | None,
         file_prefix: str = "part-",
     ) -> None:
-        if partition_by is not None and partition_by not in PARTITIONS:
-            raise ConfigError(
-                f"partition_by must be one of {PARTITIONS} or None, not {partition_by!r}"
-            )
+        hive.check(partition_by)
         if row_group_rows < 1:
             raise ConfigError(f"row_group_rows must be >= 1, got {row_group_rows}")
         self.fs, self.root, self.partition_by = fs, root, partition_by
@@ -133,22 +143,6 @@ class DatasetWriter:
         self.file_prefix = file_prefix  # parallel writers: "part-<part index>-"
         self._parts: dict[tuple[str, str | None], _Part] = {}
         self.files: dict[str, list[str]] = {}
-
-    # -------------------------------------------------------------- partitions
-    def partition_keys(
-        self, table: str, batch: pa.RecordBatch, task_keys: dict[Any, Any]
-    ) -> list[Any]:
-        """The partition value of each row (its task's stage or first batch)."""
-        if table in ("tasks", "issues"):
-            if self.partition_by == "stage":
-                return batch.column("stage").to_pylist()
-            return [b[0] if b else None for b in batch.column("batches").to_pylist()]
-        return [task_keys.get(t) for t in batch.column("task_id").to_pylist()]
-
-    def task_keys(self, tasks: pa.RecordBatch | pa.Table) -> dict[Any, Any]:
-        """task_id -> partition value, from rows of the ``tasks`` table."""
-        keys = self.partition_keys("tasks", tasks, {})
-        return dict(zip(tasks.column("task_id").to_pylist(), keys, strict=True))
 
     def write_all(
         self,
@@ -160,38 +154,31 @@ class DatasetWriter:
 
         ``task_keys`` (task_id -> partition value) defaults to the one of ``batches["tasks"]``.
         """
+        by = self.partition_by
         if task_keys is None:
             task_keys = {}
-            if self.partition_by is not None and "tasks" in batches:
-                task_keys = self.task_keys(batches["tasks"])
+            if by is not None and "tasks" in batches:
+                task_keys = hive.task_keys(batches["tasks"], by)
         for table in tables:
             batch = batches.get(table)
             if batch is None or batch.num_rows == 0:
                 continue
-            if self.partition_by is None:
+            if by is None:
                 self.write(table, None, batch)
                 continue
-            keys = self.partition_keys(table, batch, task_keys)
-            distinct = list(dict.fromkeys(keys))
-            if len(distinct) == 1:
-                self.write(table, distinct[0], batch)
-                continue
-            key_array = pa.array(keys, type=pa.string())
-            for key in distinct:
-                mask = pc.is_null(key_array) if key is None else pc.equal(key_array, key)
-                self.write(table, key, batch.filter(mask))
+            for key, rows in hive.split(batch, hive.partition_keys(table, batch, by, task_keys)):
+                self.write(table, key, hive.strip(table, rows, by))
         # Arrow's default pool (mimalloc) keeps freed pages for reuse: handing them back after
         # each flush kept a 300 MB conversion ~55 MB smaller, at no measured cost.
         pa.default_memory_pool().release_unused()
 
     def write(self, table: str, key: Any, batch: pa.RecordBatch) -> None:
-        """Queue ``batch`` for (table, key); write a row group when ``row_group_rows`` are queued."""
+        """Queue ``batch`` for (table, key); a row group is written at ``row_group_rows``."""
         part = self._parts.get((table, key))
         if part is None:
             directory = f"{self.root}/{table}"
             if self.partition_by is not None:
-                value = _NULL_PART if key is None else quote(str(key), safe="")
-                directory = f"{directory}/{self.partition_by}={value}"
+                directory = hive.folder(directory, self.partition_by, key)
             part = self._parts[(table, key)] = _Part(directory)
         if part.schema is not None and not part.schema.equals(batch.schema):
             self._drain(table, part)  # the tasks schema widened: finish this file, start another
@@ -215,7 +202,7 @@ class DatasetWriter:
             # a local file through Arrow's own stream: writes then never wait for the GIL
             local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else ())
             part.handle = pa.OSFile(path, "wb") if local else self.fs.open(path, "wb")
-            schema = data.schema.with_metadata(file_metadata(table, self.provenance))
+            schema = with_metadata(table, data.schema, self.provenance)
             part.writer = pq.ParquetWriter(
                 part.handle, schema, use_dictionary=dictionary_columns(table, schema)
             )
@@ -244,23 +231,23 @@ class DatasetWriter:
             self._close(part)
 
     def finish(self, schemas: dict[str, pa.Schema]) -> None:
-        """Bring every file listed in :attr:`files` to its table's final schema (see close)."""
+        """Bring every file listed in :attr:`files` to its table's final schema (see close).
+
+        ``schemas`` are the tables' (a partitioned file leaves out what its folder holds).
+        """
         for table, schema in schemas.items():
             if table not in self.files:
                 self._write_empty(table, schema)
                 continue
             for path in self.files[table]:
-                self._unify(path, table, schema)
+                self._unify(path, table, hive.file_schema(table, schema, self.partition_by))
 
     def _write_empty(self, table: str, schema: pa.Schema) -> None:
         directory = f"{self.root}/{table}"
         path = f"{directory}/part-00000.parquet"
         self.fs.makedirs(directory, exist_ok=True)
         with self.fs.open(path, "wb") as handle:
-            pq.write_table(
-                schema.empty_table().replace_schema_metadata(file_metadata(table, self.provenance)),
-                handle,
-            )
+            pq.write_table(with_metadata(table, schema, self.provenance).empty_table(), handle)
         self.files[table] = [path]
 
     def _unify(self, path: str, table: str, schema: pa.Schema) -> None:
@@ -270,11 +257,12 @@ class DatasetWriter:
         if old.remove_metadata().equals(schema):
             return
         tmp = f"{path}.rewrite"
-        meta = file_metadata(table, self.provenance)
         with self.fs.open(path, "rb") as src, self.fs.open(tmp, "wb") as out:
             reader = pq.ParquetFile(src)
             with pq.ParquetWriter(
-                out, schema.with_metadata(meta), use_dictionary=dictionary_columns(table, schema)
+                out,
+                with_metadata(table, schema, self.provenance),
+                use_dictionary=dictionary_columns(table, schema),
             ) as writer:
                 for i in range(reader.num_row_groups):
                     group = reader.read_row_group(i)

@@ -1,7 +1,7 @@
 """DataFrames -> one ``POST /annotate/{taskId}`` body (AnnotateRequest) per task.
 
-Same column conventions as :mod:`ango_frames.imports.labels`, keyed by ``task_id`` instead of the asset:
-every row (objects, and the ``classifications=`` / ``relations=`` rows) needs a ``task_id``.
+Same column conventions as :mod:`ango_frames.imports.labels`, keyed by ``task_id`` instead of the
+asset: every row (objects, and the ``classifications=`` / ``relations=`` rows) needs a ``task_id``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ __all__ = ["annotate_payloads", "build_annotations"]
 def build_annotations(data: Any, ontology: Any = None, **options: Any) -> LabelBatch:
     """The annotate bodies with their bookkeeping (a :class:`LabelBatch` keyed by ``taskId``).
 
-    ``body`` is ``{task_id: {"answer": {...}}}``; ``keys`` are ``("taskId", task_id)``.
-    Options are those of :func:`ango_frames.imports.labels.build_labels` except ``status`` / ``assignee``.
+    ``body`` is ``{task_id: {"answer": {...}}}``; ``keys`` are ``("taskId", task_id)``. Options are
+    those of :func:`ango_frames.imports.labels.build_labels` except ``status`` / ``assignee``.
     """
     opts: dict[str, Any] = {
         "box_format": "xywh",

@@ -1,8 +1,8 @@
 """Classification answers: tidy rows (one per answer value) -> the import's nested answer dicts.
 
-Encoding follows FORMAT.md §3.2 / §6.2: answers are option VALUES; radio, single-dropdown and text
-take a string; checkbox and multi-dropdown a list; tree-dropdown a list of " / " paths. Rows of a
-list answer are gathered back in ``answer_index`` order. Without an ontology the shape comes from
+Encoding follows docs/format.md §3.2 / §6.2: answers are option VALUES; radio, single-dropdown and
+text take a string; checkbox and multi-dropdown a list; tree-dropdown a list of " / " paths. Rows of
+a list answer are gathered back in ``answer_index`` order. Without an ontology the shape comes from
 ``answer_is_list`` (or a present ``answer_index``).
 """
 

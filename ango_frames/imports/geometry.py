@@ -1,4 +1,4 @@
-"""Geometry columns in the user's convention -> the import shape of each tool (FORMAT.md §2, §6.2).
+"""Geometry columns in the user's convention -> each tool's import shape (docs/format.md §2, §6.2).
 
 Boxes arrive as ``xywh`` (top-left x, y, width, height), ``xyxy`` (x1, y1, x2, y2) or ``cxcywh``
 (centre, width, height), in pixels or as fractions of the asset size; they always leave as
@@ -22,7 +22,6 @@ from ango_frames.imports.problems import Problems, float_column
 
 __all__ = [
     "BOX_FORMATS",
-    "TOOLS",
     "asset_sizes",
     "build_geometry",
     "infer_tools",
@@ -35,19 +34,6 @@ BOX_FORMATS: dict[str, tuple[str, str, str, str]] = {
     "cxcywh": ("cx", "cy", "width", "height"),
 }
 
-#: Tools whose geometry the builder can write (the import keys equal the tool names).
-TOOLS = frozenset(
-    {
-        "bounding-box",
-        "rotated-bounding-box",
-        "polygon",
-        "polyline",
-        "point",
-        "ner",
-        "pdf",
-        "segmentation",
-    }
-)
 
 _MIN_POINTS = {"polygon": 3, "polyline": 2}
 _PDF = ("pdf_x1", "pdf_y1", "pdf_x2", "pdf_y2", "pdf_page_width", "pdf_page_height")
@@ -427,7 +413,7 @@ def _pdf(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[An
 def _passthrough(
     frame: pd.DataFrame, tool: str, rows: np.ndarray, problems: Problems, out: list[Any]
 ) -> None:
-    """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in ``extra``."""
+    """Tools the builder cannot write (spline, angle, ...): resend the geometry kept in extra."""
     extra = object_values(frame["extra"]) if "extra" in frame.columns else None
     for pos in np.flatnonzero(rows).tolist():
         try:

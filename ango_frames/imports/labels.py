@@ -26,7 +26,7 @@ page / frame         0-based frame or page; ``interpolation_stopped``, ``lock``:
 score                reported in :attr:`LabelBatch.scores`, never sent
 ===================  ==========================================================================
 
-Boxes are always sent as top-left ``{x, y, width, height}`` in pixels (FORMAT.md §6.2). Nested
+Boxes are always sent as top-left ``{x, y, width, height}`` in pixels (docs/format.md §6.2). Nested
 answers come from ``nested={classification: column}`` or from a classifications table's rows
 with an ``object_id``; global answers from ``classifications=`` (tidy shape: asset key or
 ``task_id``, ``schema_id`` or ``title``, ``answer``, ``answer_index``, ``answer_is_list``) or an

@@ -22,7 +22,7 @@ __all__ = [
     "ToolClass",
 ]
 
-#: Classification types whose answer is a list (FORMAT.md §3.2); every other type takes a string.
+#: Classification types whose answer is a list (docs/format.md §3.2); the others take a string.
 LIST_TYPES = frozenset({"checkbox", "multi-dropdown", "tree-dropdown"})
 
 #: Relation tool -> relation kind in the tidy ``relations`` table.
@@ -56,7 +56,7 @@ class ClassificationClass:
 
     @property
     def valid_answers(self) -> frozenset[str] | None:
-        """The answers the hub accepts, or ``None`` when any string goes (text and unknown types)."""
+        """The answers the hub accepts, or ``None`` when any string goes (text, unknown types)."""
         if self.type == "tree-dropdown":
             return self.tree_paths | frozenset(self.options)
         if self.options:
@@ -88,7 +88,7 @@ class RelationClass:
 
 
 def _tree_paths(nodes: Iterable[Mapping[str, Any]], prefix: str = "") -> set[str]:
-    """Every node of a ``treeOptions`` tree as a " / "-joined path of titles (FORMAT.md §3.2)."""
+    """Every node of a ``treeOptions`` tree as a " / "-joined title path (docs/format.md §3.2)."""
     paths: set[str] = set()
     for node in nodes or ():
         title = str(node.get("title", node.get("value", "")))

@@ -185,8 +185,8 @@ def float_column(
 def validate_labels(data: Any, ontology: Any = None, **options: Any) -> pd.DataFrame:
     """Every problem that would stop ``labels_payload(data, ...)``, as a failure-cases frame.
 
-    Takes the same arguments as :func:`ango_frames.imports.labels.labels_payload` (without ``project``)
-    and returns an empty frame when every row is valid. Nothing is sent.
+    Takes the same arguments as :func:`ango_frames.imports.labels.labels_payload` (without
+    ``project``) and returns an empty frame when every row is valid. Nothing is sent.
     """
     from ango_frames.imports.labels import build_labels
 

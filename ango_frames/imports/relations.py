@@ -1,4 +1,4 @@
-"""Relation rows -> the import's relation dicts (FORMAT.md §4), with their ends checked.
+"""Relation rows -> the import's relation dicts (docs/format.md §4), with their ends checked.
 
 A ``single`` relation links ``from_object_id`` -> ``to_object_id`` (with an optional
 ``direction``); a ``group`` relation lists ``group_object_ids``. An end may name an object by its

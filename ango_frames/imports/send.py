@@ -1,11 +1,11 @@
 """Validated, chunked, resumable imports: labels, attachments and per-task annotations.
 
-Every row is checked before the first request (:mod:`ango_frames.imports.problems`). The payload is cut
-into chunks by count and by serialised size; each chunk goes out with an idempotency key (the
-sha256 of the project and the chunk's bytes), so retries and resumed runs never apply it twice on
-a hub that honours the key. A failing chunk does not stop the others; at the end
-:class:`~ango_frames.errors.ImportIncomplete` says exactly which labels went and which did not.
-With ``journal=`` a re-run sends only the chunks not yet acknowledged.
+Every row is checked before the first request (:mod:`ango_frames.imports.problems`). The payload is
+cut into chunks by count and by serialised size; each chunk goes out with an idempotency key (the
+sha256 of the project and the chunk's bytes), so retries and resumed runs never apply it twice on a
+hub that honours the key. A failing chunk does not stop the others; at the end
+:class:`~ango_frames.errors.ImportIncomplete` says exactly which labels went and which did not. With
+``journal=`` a re-run sends only the chunks not yet acknowledged.
 """
 
 from __future__ import annotations
@@ -283,8 +283,8 @@ def import_attachments(
 ) -> pd.DataFrame | DryRun:
     """Attach URLs to assets (``POST /attachments``), validated and chunked like labels.
 
-    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`. Returns one result row
-    per attachment (same columns as :func:`import_labels`, without the score summary).
+    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`. Returns one result
+    row per attachment (same columns as :func:`import_labels`, without the score summary).
     """
     body, keys, failures = build_attachments(data, project, on_error=on_error)
     chunks = plan_chunks(

@@ -200,7 +200,7 @@ class AnswerMaker:
     def review(
         self, answer: dict[str, list[Any]], when: datetime, who: str
     ) -> dict[str, list[Any]]:
-        """What a reviewer leaves: a moved box, a changed answer, a deleted object (some of each)."""
+        """What a reviewer leaves: a moved box, a changed answer, a deleted object (a few each)."""
         out = copy.deepcopy(answer)
         upd = {"updatedAt": iso(when), "updatedBy": who, "updatedIn": "Review"}
         boxes = [t for t in out["tools"] if "bounding-box" in t]

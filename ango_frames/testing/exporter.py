@@ -1,4 +1,4 @@
-"""Export files in the real v3 format (FORMAT.md §1-§5), built from the hub's current state.
+"""Export files in the real v3 format (docs/format.md §1-§5), built from the hub's current state.
 
 Video tracks are stored as key frames; the full export lists every frame between two key frames
 (geometry interpolated linearly, as the hub's editor does), ``includeOnlyKeyFrames=true`` lists
@@ -131,7 +131,7 @@ def _answer(answer: dict[str, list[Any]], asset: Asset, query: ExportQuery) -> d
 
 
 def asset_record(project: Project, asset: Asset, query: ExportQuery) -> dict[str, Any]:
-    """One element of the export array (FORMAT.md §1.2-§1.4)."""
+    """One element of the export array (docs/format.md §1.2-§1.4)."""
     task = asset.task
     stage = project.stage(task.stage_id) or {"id": task.stage_id, "name": task.stage_id}
     record: dict[str, Any] = {"asset": asset.url}
@@ -209,7 +209,7 @@ def select_assets(project: Project, query: ExportQuery) -> list[Asset]:
 
 
 def issue_records(project: Project) -> list[dict[str, Any]]:
-    """``type=issue``: the project's issues (FORMAT.md §5.4 shape)."""
+    """``type=issue``: the project's issues (docs/format.md §5.2 shape)."""
     return copy.deepcopy(project.issues)
 
 

@@ -187,11 +187,11 @@ class LocalHub:
         return self.state.add_project(name, **kwargs).id
 
     def add_asset(self, project_id: str, external_id: str, **kwargs: Any) -> Asset:
-        """Add an asset with its task (see ``Store.add_asset``); ``asset.task.id`` is the task id."""
+        """Add an asset with its task (``Store.add_asset``); ``asset.task.id`` is the task id."""
         return self.state.add_asset(project_id, external_id, **kwargs)
 
     def counts(self, project_id: str | None = None) -> dict[str, int]:
-        """``tasks``, ``objects`` (per-frame entries of a full export), ``answers``, ``relations``."""
+        """``tasks``, ``objects`` (frame entries of a full export), ``answers``, ``relations``."""
         return api.project_counts(self.state, project_id or self._default_project())
 
     def applications(self, asset_or_external_id: str) -> int:

@@ -312,7 +312,7 @@ class Store:
     def find_assets(
         self, project: Project, asset_id: str | None, external_id: str | None
     ) -> list[Asset]:
-        """The asset with ``asset_id``, else every asset sharing ``external_id`` (as the hub does)."""
+        """The asset with ``asset_id``, else all assets with ``external_id`` (as the hub does)."""
         if asset_id is not None:
             asset = project.assets.get(asset_id)
             return [asset] if asset is not None else []

@@ -1,4 +1,4 @@
-"""ango_frames.dask on a real LocalCluster with two worker processes: same results as one machine."""
+"""ango_frames.dask on a real LocalCluster with two worker processes: results as on one machine."""
 
 from __future__ import annotations
 
@@ -125,6 +125,7 @@ def _assert_same(whole: ango_frames.ExportTables, got: ango_frames.ExportTables,
         pd.testing.assert_frame_equal(right, left, obj=name)
 
 
+@pytest.mark.slow
 def test_ndjson_byte_ranges_equal_single_machine(cluster_client, ndjson):
     target = ndjson.stat().st_size // 5 + 1
     whole, spread = _read_both(str(ndjson), target_bytes=target)
@@ -140,6 +141,7 @@ def test_ndjson_byte_ranges_equal_single_machine(cluster_client, ndjson):
     assert spread.provenance == whole.provenance
 
 
+@pytest.mark.slow
 def test_each_part_is_flattened_once(cluster_client, ndjson, tmp_path):
     with get_task_stream() as stream, pytest.warns(UnknownKeysWarning):
         spread = afd.read_export(str(ndjson), target_bytes=ndjson.stat().st_size // 3 + 1)
@@ -153,6 +155,7 @@ def test_each_part_is_flattened_once(cluster_client, ndjson, tmp_path):
     assert len(workers) == 2  # the work really was spread over both processes
 
 
+@pytest.mark.slow
 def test_split_zip_members_equal_single_machine(cluster_client, records, tmp_path):
     path = tmp_path / "split.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -164,6 +167,7 @@ def test_split_zip_members_equal_single_machine(cluster_client, records, tmp_pat
     assert spread.provenance["format"] == "split"
 
 
+@pytest.mark.slow
 def test_json_array_equal_single_machine(cluster_client, records, tmp_path):
     path = tmp_path / "export.json"
     path.write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
@@ -172,6 +176,7 @@ def test_json_array_equal_single_machine(cluster_client, records, tmp_path):
     _assert_same(whole, spread.compute())
 
 
+@pytest.mark.slow
 def test_many_sources_and_some_tables(cluster_client, records, tmp_path):
     a, b = tmp_path / "a.ndjson", tmp_path / "b.json"
     a.write_bytes(b"\n".join(orjson.dumps(r) for r in records[:60]))
@@ -210,6 +215,7 @@ def test_bad_arguments(cluster_client, ndjson):
         afd.read_export(str(ndjson), target_bytes=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("partition_by", [None, "stage"])
 def test_parquet_reads_back_equal(cluster_client, ndjson, tmp_path, partition_by):
     target = ndjson.stat().st_size // 4 + 1
@@ -246,7 +252,7 @@ def test_parquet_refuses_a_used_destination(cluster_client, ndjson, tmp_path):
     with pytest.warns(UnknownKeysWarning):
         spread = afd.read_export(str(ndjson), tables=["tasks"])
     afd.to_parquet(spread, tmp_path / "d")
-    with pytest.raises(ConfigError, match="not empty"):
+    with pytest.raises(ConfigError, match="already holds a dataset"):
         afd.to_parquet(spread, tmp_path / "d")
     before = sorted((tmp_path / "d").rglob("*.parquet"))
     afd.to_parquet(spread, tmp_path / "d", overwrite=True)
@@ -257,6 +263,7 @@ def test_parquet_refuses_a_used_destination(cluster_client, ndjson, tmp_path):
         afd.to_parquet({"objects": spread.objects}, tmp_path / "f", partition_by="stage")
 
 
+@pytest.mark.slow
 def test_import_error_names_the_extra():
     code = (
         "import sys\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,26 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 REPO = Path(__file__).resolve().parents[2]
+KERNEL = "ango-frames-this-checkout"
+
+
+def checkout_kernel(monkeypatch, where: Path):
+    """A kernel manager for this checkout's interpreter (``sys.executable``).
+
+    The kernel spec lives in a temporary ``JUPYTER_PATH`` under a name of its own, so a user-level
+    ``python3`` kernelspec (pointing to another environment) is neither used nor written over.
+    """
+    from jupyter_client.manager import KernelManager
+
+    spec = where / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    body = {"argv": argv, "display_name": "ango_frames (this checkout)", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(body))
+    monkeypatch.setenv("JUPYTER_PATH", str(where))
+    km = KernelManager(kernel_name=KERNEL)
+    assert km.kernel_spec.argv[0] == sys.executable
+    return km
 
 
 def test_there_are_notebooks():
@@ -29,6 +51,7 @@ def test_notebooks_are_committed_without_outputs(path):
     assert code and all(not c.outputs and c.execution_count is None for c in code)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, tmp_path, monkeypatch):
@@ -40,18 +63,24 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", path_var)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
+    work = tmp_path / "work"
+    work.mkdir()
+    km = checkout_kernel(monkeypatch, tmp_path / "jupyter")
+    probe = nbformat.v4.new_code_cell("import sys; print(sys.executable, end='')")
+    nb.cells.append(probe)  # not saved: asks the kernel which interpreter runs it
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}
+        nb, km=km, timeout=60, resources={"metadata": {"path": str(work)}}
     )
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors
-    # the local hub was used, and stopped in the last cell
+    # the kernel ran this checkout's interpreter, the local hub was used and stopped in the end
+    assert probe.outputs[0]["text"] == sys.executable
     setup = "".join(o.get("text", "") for o in code[0].outputs)
     assert "127.0.0.1" in setup
-    assert list(tmp_path.iterdir()) == []  # nothing left in the working directory
+    assert list(work.iterdir()) == []  # nothing left in the working directory
     if path.stem.startswith("01"):
         images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
         assert images, "the plot did not render into the outputs"

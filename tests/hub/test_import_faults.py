@@ -102,6 +102,7 @@ def test_ten_thousand_labels_with_a_fifth_of_requests_failing(tmp_path):
         hub.stop()
 
 
+@pytest.mark.slow
 def test_attachments_and_annotations_under_faults_apply_once(tmp_path):
     hub, pid, ids = _hub(400)
     try:

@@ -15,23 +15,10 @@ from ango_frames.export.flatten.flattener import Flattener, flatten_records
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
 from tests.engines import assert_engines_agree, ndjson
 
-
-def _samples_dir() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "samples"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-SAMPLES = _samples_dir()
-needs_samples = pytest.mark.skipif(
-    SAMPLES is None, reason="the shared/samples folder is not next to this checkout"
-)
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 def _load(rel: str) -> list:
-    assert SAMPLES is not None
     data = json.loads((SAMPLES / rel).read_text())
     return data if isinstance(data, list) else [data]
 
@@ -55,8 +42,6 @@ def flat(records: list, **kw) -> tuple[dict[str, list[dict]], Flattener]:
 
 
 def _valid_samples() -> list[str]:
-    if SAMPLES is None:
-        return []
     found = sorted(
         str(p.relative_to(SAMPLES))
         for p in SAMPLES.glob("*/*.json")
@@ -65,7 +50,6 @@ def _valid_samples() -> list[str]:
     return [*found, "api/label_validation_answers_internal_format.json"]
 
 
-@needs_samples
 @pytest.mark.parametrize("rel", _valid_samples())
 def test_every_valid_sample_reads(rel: str) -> None:
     records = _load(rel)
@@ -80,7 +64,6 @@ def test_every_valid_sample_reads(rel: str) -> None:
             assert list(row)[: len(SCHEMAS[name])] == SCHEMAS[name].names
 
 
-@needs_samples
 def test_box_from_negative_width_and_origin_kept() -> None:
     tool = {
         "bounding-box": {"x": 310.0, "y": 95.5, "width": -42.0, "height": 60.25},
@@ -101,7 +84,6 @@ def test_box_from_negative_width_and_origin_kept() -> None:
     assert obj["created_by"] == "Reviewer Name"
 
 
-@needs_samples
 def test_polygon_point_rotated_and_segmentation_samples() -> None:
     poly = _load("legacy_v2_export/object_fragment_polygon.json")[0]
     rows, _ = flat([poly])
@@ -130,7 +112,6 @@ def test_segmentation_flat_hole_ring_is_wrapped() -> None:
     assert rows["objects"][0]["zones"][0]["holes"] == [ring]
 
 
-@needs_samples
 def test_nested_answer_and_tree_path() -> None:
     rows, _ = flat(_load("import/image_bbox_nested_radio.json"))
     objects, classes = rows["objects"], rows["classifications"]
@@ -184,7 +165,6 @@ def test_classification_in_classification_parent_and_values() -> None:
     assert [(r["answer"], r["answer_is_json"]) for r in multi] == [("a", False), ("2", True)]
 
 
-@needs_samples
 def test_relations_group_and_single() -> None:
     rows, _ = flat(_load("v3_export/relation_group.json"))
     (rel,) = rows["relations"]
@@ -205,7 +185,6 @@ def test_relations_group_and_single() -> None:
     )
 
 
-@needs_samples
 def test_video_track_one_row_per_frame() -> None:
     rows, _ = flat(_load("import/video_frames.json"))
     objects = rows["objects"]
@@ -253,7 +232,6 @@ def test_frames_list_layout_and_key_frames() -> None:
     assert not f.unknown_keys
 
 
-@needs_samples
 def test_pdf_shapes() -> None:
     rows, _ = flat(_load("legacy_v2_export/object_fragment_pdf_text.json"))
     (obj,) = rows["objects"]
@@ -276,7 +254,6 @@ def test_pdf_shapes() -> None:
     assert obj["extra"] is None
 
 
-@needs_samples
 def test_legacy_asset_task_fields() -> None:
     rows, _ = flat(_load("legacy_v2_export/asset.json"))
     (task,) = rows["tasks"]
@@ -302,7 +279,6 @@ def test_legacy_asset_task_fields() -> None:
     assert rows["classifications"][0]["column_field"] is False
 
 
-@needs_samples
 def test_legacy_nrrd_misfits_kept_in_extra() -> None:
     rows, f = flat(_load("legacy_v2_export/nrrd_export.json"))
     (task,) = rows["tasks"]

@@ -68,6 +68,7 @@ def _assert_same_frames(src: Path) -> None:
         pd.testing.assert_frame_equal(one[name], two[name], check_exact=True)
 
 
+@pytest.mark.slow
 def test_ndjson_byte_ranges(tmp_path: Path, small_parts: None) -> None:
     # asset metadata differs between early and late records: the tasks schemas of the parts
     # differ and must unify (int widened to float, a key only in later parts)
@@ -169,6 +170,7 @@ def test_in_memory_destination_stays_in_process(small_parts: None, tmp_path: Pat
     assert tables["tasks"].num_rows == 30
 
 
+@pytest.mark.slow
 def test_one_json_array_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ango_frames.export import pipeline as _pipeline
 

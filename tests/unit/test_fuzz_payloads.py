@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.labels import build_labels, labels_payload
-from ango_frames.imports.problems import validate_labels
+from ango_frames.imports.problems import REASONS, validate_labels
 from ango_frames.testing import spec
 
 FUZZ = settings(max_examples=80, deadline=None)
@@ -156,14 +156,27 @@ def test_raise_mode_gives_a_valid_body_or_names_every_bad_row(frame, ontology):
 
 @FUZZ
 @given(frame=frames(), ontology=st.booleans())
-def test_validate_labels_reports_what_skip_mode_rejects(frame, ontology):
+def test_validate_labels_is_empty_exactly_when_labels_payload_succeeds(frame, ontology):
+    # independent of how validate_labels is built: its verdict must match what the payload
+    # builder does in its default (raise) mode, and its rows and reasons must be real ones
     onto = _with_ontology(ontology)
     try:
         report = validate_labels(frame, onto)
     except ConfigError:
+        with pytest.raises(ConfigError):
+            labels_payload(frame, "p", onto)
         return
-    batch = build_labels(frame, "p", onto, on_error="skip")
-    pd.testing.assert_frame_equal(report, batch.failures)
+    assert list(report.columns)[:4] == ["row", "column", "reason", "value"]
+    assert set(report["reason"]) <= set(REASONS)
+    assert report["row"].isin(frame.index).all()
+    if report.empty:
+        body = labels_payload(frame, "p", onto)
+        assert not spec.validate(body, "ImportLabelsRequest")
+    else:
+        with pytest.raises(PayloadError) as info:
+            labels_payload(frame, "p", onto)
+        got = info.value.failure_cases.reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, report.reset_index(drop=True))
 
 
 @FUZZ

@@ -188,6 +188,7 @@ def _expected_object_rows(tools: list[Any]) -> int:
     return rows
 
 
+@pytest.mark.slow
 @FUZZ
 @given(records=assets(), shape=st.sampled_from(["array", "ndjson", "zip", "split"]))
 def test_every_asset_and_every_tools_entry_gives_its_rows(records, shape):

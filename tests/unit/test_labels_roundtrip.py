@@ -63,7 +63,7 @@ ONTOLOGY = {
     ],
 }
 
-# what the export holds for task T1 (FORMAT.md §2-§4 shapes)
+# what the export holds for task T1 (docs/format.md §2-§4 shapes)
 EXPORT_ANSWER = {
     "tools": [
         {
@@ -210,7 +210,8 @@ def _tables() -> SimpleNamespace:
 
 
 def _as_import(answer: dict) -> dict:
-    """An export answer in import form: tools -> objects, without titles, metadata, ids of answers."""
+    """An export answer in import form: tools -> objects, without titles, metadata, ids of
+    answers."""
 
     def cls(c: dict) -> dict:
         out = {

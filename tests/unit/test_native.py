@@ -37,10 +37,7 @@ needs_native = pytest.mark.skipif(not NATIVE, reason="the native core is not bui
 POOL = list(make_records(5, seed=3))
 # the smallest generated assets (a few tools, a history), to mutate
 SMALL = sorted(make_records(60, seed=4), key=lambda r: len(orjson.dumps(r)))[:3]
-SAMPLES = next(
-    (p / "shared" / "samples" for p in REPO.parents if (p / "shared" / "samples").is_dir()),
-    REPO / "shared" / "samples",
-)
+SAMPLES = REPO / "tests" / "data" / "samples"  # the published samples, kept as fixtures
 
 
 def _native_run(raw: bytes, **kw: Any) -> Flattener:
@@ -148,7 +145,6 @@ def _wrapped_samples() -> list[str]:
     )
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared samples are not beside the repo")
 @pytest.mark.parametrize("rel", _wrapped_samples())
 def test_every_sample_as_is_and_wrapped_in_a_v3_task(rel):
     data = json.loads((SAMPLES / rel).read_text())
@@ -372,3 +368,57 @@ def test_windows_end_where_the_python_engine_flushes():
     most = max(t.num_rows for t in per_record.values())
     ref = assert_engines_agree(ndjson(records), batch_rows=2 * most)
     assert ref[0]["tasks"].column("metadata_k").to_pylist() == ["0", "0", "5.0", "1.5", "s", "7"]
+
+
+def _asset(i: int, task_id: str, **task: Any) -> dict:
+    return {"externalId": f"a{i}", "task": {"taskId": task_id, **task}}
+
+
+_BOX = {"bounding-box": {"x": 1, "y": 2, "width": 3, "height": 4}}
+SHAPES = {  # name: (records, records the core reads itself)
+    "ocr, 3d line, null answer, description, reviewStatus": (
+        [
+            _asset(
+                0,
+                "t0",
+                tools=[
+                    {**_BOX, "objectId": "o1", "ocr": {"text": "STOP", "confidence": 0.9}},
+                    {"polyline": [[1, 2, 3], [4, 5, 6]], "ocr": "x", "metadata": {"description": "d"}},
+                    {"polyline": [[1, 2], [3, 4, 5]]},
+                ],
+                classifications=[{"tool": "checkbox", "answer": ["a", None, "b"]}],
+                stageHistory=[{"stage": "Label", "reviewStatus": "Accepted"}],
+            )
+        ],
+        1,
+    ),
+    "a task id shared by two assets, with made-up child ids": (
+        [
+            _asset(0, "same", tools=[_BOX], objects=[_BOX]),
+            _asset(1, "other", tools=[{**_BOX, "objectId": "real"}]),
+            _asset(2, "same", tools=[_BOX], classifications=[{"answer": "x"}]),
+            _asset(3, "same", tools=[{**_BOX, "objectId": "real"}]),
+            _asset(4, "same", relations=[{"from": "a", "to": "b"}]),
+        ],
+        3,
+    ),
+    "tasks beside task, and odd tools": (
+        [
+            {**_asset(0, "t0"), "tasks": [{"taskId": "x"}]},
+            _asset(1, "t1", tools=[{"polyline": [{"x": 1, "y": 2, "z": 3}]}]),
+            _asset(2, "t2", tools=[{"ocr": 5}]),
+            _asset(3, "t3", tools=[{"bounding-box": {"x1": 1, "y1": 2, "z1": 0, "x2": 3, "y2": 4, "z2": 5}}]),
+        ],
+        0,
+    ),
+}  # fmt: skip
+
+
+@needs_native
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_newer_shapes_read_alike(name):
+    records, native = SHAPES[name]
+    raw = ndjson([*records, _asset(9, "last")])  # two lines at least: ndjson, not one object
+    assert_engines_agree(raw)
+    flat = _native_run(raw)
+    assert flat.records - flat.python_records == native + 1

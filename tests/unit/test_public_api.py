@@ -33,3 +33,28 @@ def test_the_documented_entry_points_exist():
         "PayloadError",
     }
     assert expected <= set(ango_frames.__all__)
+
+
+def test_the_warnings_are_public_and_can_be_filtered():
+    import warnings
+
+    from ango_frames import errors
+
+    assert ango_frames.AngoWarning is errors.AngoWarning
+    assert ango_frames.UnknownKeysWarning is errors.UnknownKeysWarning
+    assert issubclass(ango_frames.UnknownKeysWarning, ango_frames.AngoWarning)
+    record = {"task": {"taskId": "t1", "tools": [], "a_key_nobody_knows": 1}, "externalId": "a"}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ango_frames.read_export([record])
+    assert [type(w.message) for w in seen] == [ango_frames.UnknownKeysWarning]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ango_frames.AngoWarning)
+        ango_frames.read_export([record])  # the top-level class filters it
+
+
+def test_version_is_the_installed_distribution_version():
+    from importlib.metadata import version
+
+    assert ango_frames.__version__ == version("ango-frames")

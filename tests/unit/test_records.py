@@ -35,15 +35,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from make_export import make_records, write_export  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason="published samples folder ../shared/samples not present"
-)
+SAMPLES = REPO / "tests" / "data" / "samples"
 
 
 def _sample_files(valid: bool) -> list[Path]:
-    if not SAMPLES.is_dir():
-        return []
     return sorted(p for p in SAMPLES.rglob("*.json") if (".invalid." in p.name) != valid)
 
 
@@ -78,7 +73,6 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
 # --- published samples -------------------------------------------------------------------------
 
 
-@needs_samples
 @pytest.mark.parametrize("path", _sample_files(valid=True), ids=lambda p: p.name)
 def test_every_valid_sample_yields_its_records(path: Path) -> None:
     expected = json.loads(path.read_text(encoding="utf-8"))
@@ -87,7 +81,6 @@ def test_every_valid_sample_yields_its_records(path: Path) -> None:
     assert [r for p in plan_parts(path) for r in iter_part_records(p)] == expected
 
 
-@needs_samples
 @pytest.mark.parametrize("path", _sample_files(valid=False), ids=lambda p: p.name)
 def test_invalid_samples_name_file_and_line(path: Path) -> None:
     with pytest.raises(json.JSONDecodeError) as std:
@@ -100,8 +93,9 @@ def test_invalid_samples_name_file_and_line(path: Path) -> None:
     assert f"byte {std.value.pos}" in err.value.position
 
 
-def test_samples_folder_is_found_or_skipped_with_reason() -> None:
-    assert needs_samples.kwargs["reason"].startswith("published samples folder")
+def test_the_samples_are_the_repositorys_own_fixtures() -> None:
+    assert len(_sample_files(valid=True)) >= 50
+    assert len(_sample_files(valid=False)) >= 3
 
 
 # --- one set of records, every shape -----------------------------------------------------------
@@ -481,6 +475,7 @@ def _chunked(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(
     recs=st.lists(st.dictionaries(_text, _json, max_size=5), max_size=6),

@@ -2,7 +2,7 @@
 
 Rows are plain tuples in the column order of ``schemas.CLASSIFICATIONS`` / ``schemas.RELATIONS``
 (the Flattener transposes them into columns); the last value is the row's ``extra`` dict or None.
-FORMAT.md §3 (answers) and §4 (relations).
+docs/format.md §3 (answers) and §4 (relations).
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def add_classifications(
 
     ``object_id`` is the owning object (None for global classifications) and is inherited by
     nested classifications; ``parent_id`` is the parent classification's id. A classification
-    without ``objectId`` gets ``<id_prefix>/c<n>`` (``counter`` counts per task, depth first).
+    without ``objectId`` gets ``<id_prefix>/c<n>`` (``counter[0]`` counts per task, depth first;
+    ``counter[1]`` counts the ids made up, of every kind).
     """
     if type(items) is not list:
         items = [items]
@@ -101,6 +102,8 @@ def add_classifications(
             # not a classification at all: keep it, visibly, as a row of its own
             cid = f"{id_prefix}/c{counter[0]}"
             counter[0] += 1
+            counter[1] += 1
+            unknown["classification(not a dict)"] += 1
             append(
                 (
                     *lead,
@@ -117,6 +120,7 @@ def add_classifications(
         cid = get("objectId")
         if cid is None:
             cid = f"{id_prefix}/c{counter[0]}"
+            counter[1] += 1
         counter[0] += 1
         kind = get("tool")
         meta = get("metadata")
@@ -141,6 +145,8 @@ def add_classifications(
                 if type(value) is str:
                     path = value.split(_PATH_SEP) if kind == _TREE else None
                     append((*head, value, i, True, False, path, *tail))
+                elif value is None:  # a null in a list stays a null, not the text "null"
+                    append((*head, None, i, True, False, None, *tail))
                 else:
                     append((*head, json_text(value), i, True, True, None, *tail))
         elif answer is None or type(answer) is str:
@@ -149,7 +155,7 @@ def add_classifications(
         else:
             append((*head, json_text(answer), None, False, True, None, *tail))
         children = get("classifications")
-        if children:
+        if children is not None and children != []:
             add_classifications(
                 children, task_id, object_id, cid, id_prefix, counter, sink, order, unknown
             )
@@ -177,12 +183,15 @@ def add_relations(
     for n, item in enumerate(items):
         if type(item) is not dict:
             row = (task_id, f"{id_prefix}/r{n}") + (None,) * 8 + NO_AUDIT + ({"relation": item},)
+            ccounter[1] += 1
+            unknown["relation(not a dict)"] += 1
             append(row if order is None else (row[0], order, *row[1:]))
             continue
         get = item.get
         rid = get("objectId")
         if rid is None:
             rid = f"{id_prefix}/r{n}"
+            ccounter[1] += 1
         extra: dict | None = None
         values, extra = audit(get("metadata"), extra, unknown)
         if not RELATION_KEYS.issuperset(item):
@@ -205,7 +214,7 @@ def add_relations(
         )
         append(row if order is None else (row[0], order, *row[1:]))
         nested = get("classifications")
-        if nested:
+        if nested is not None and nested != []:
             add_classifications(
                 nested, task_id, rid, None, id_prefix, ccounter, csink, order, unknown
             )

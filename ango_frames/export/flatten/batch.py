@@ -1,9 +1,10 @@
 """Buffered row tuples to one typed Arrow record batch (the Flattener's flush).
 
 Rows are transposed once (``zip(*rows)``, which measured faster in CPython than appending to one
-list per column), every column is converted by :func:`~ango_frames.export.flatten.columns.to_array` or, for
-timestamps, :func:`~ango_frames.export.flatten.timestamps.ts_array`, and values that do not fit their column
-land in the row's ``extra`` dict under the column's name before ``extra`` becomes JSON text.
+list per column), every column is converted by :func:`~ango_frames.export.flatten.columns.to_array`
+or, for timestamps, :func:`~ango_frames.export.flatten.timestamps.ts_array`, and values that do not
+fit their column land in the row's ``extra`` dict under the column's name before ``extra`` becomes
+JSON text.
 """
 
 from __future__ import annotations

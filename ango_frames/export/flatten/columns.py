@@ -71,6 +71,11 @@ def dynamic_array(values: list, kind: str) -> pa.Array:
     """The Arrow array of one dynamic column of the given kind."""
     if kind == "json":
         return pa.array(_json(values), type=pa.string())
+    if kind == "float":
+        try:
+            return pa.array(values, type=pa.float64())
+        except pa.ArrowInvalid:  # ints above 2**53 beside floats: the nearest double
+            return pa.array([float(v) if type(v) is int else v for v in values], pa.float64())
     return pa.array(values, type=KIND_TYPES[kind])
 
 
@@ -141,11 +146,11 @@ def _convert(column: pa.Array, typ: pa.DataType) -> pa.Array:
         return pa.nulls(len(column), type=typ)
     if typ == pa.string():  # widened to JSON text: encode exactly as the flattener does
         return pa.array(_json(column.to_pylist()), type=typ)
-    return column.cast(typ)  # int64 -> float64
+    return column.cast(typ, safe=False)  # int64 -> float64 (above 2**53: the nearest double)
 
 
 def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.RecordBatch | pa.Table:
-    """``batch`` with exactly the columns of ``schema`` (missing ones null, narrower types widened)."""
+    """``batch`` with exactly the columns of ``schema`` (missing ones null, narrower widened)."""
     if batch.schema.equals(schema):
         return batch
     n = batch.num_rows

@@ -29,6 +29,7 @@ keys inside a geometry) and counted in :attr:`Flattener.unknown_keys`.
 from __future__ import annotations
 
 import gc
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -58,6 +59,10 @@ __all__ = ["BATCH_ROWS", "Flattener", "flatten_records", "flatten_to_tables", "w
 # other and faster than 65536 or 2048; 4096 holds ~20 MB fewer Python rows per process (which
 # counts twice with workers=2). Row groups are sized by the writer.
 BATCH_ROWS = 4096
+
+
+def _with(extra: dict | None, key: str, value: Any) -> dict:
+    return {key: value} if extra is None else {**extra, key: value}
 
 
 class _Drop:
@@ -135,10 +140,26 @@ class Flattener(TaskRows):
             self._task({}, {}, 0, "", extra={"record": record})
             return
         task = record.get("task")
-        if type(task) is dict:
-            self._task(record, task, 0, "task.")
-            return
         tasks = record.get("tasks")
+        if task is not None and tasks is not None:
+            # both: `task` is read, `tasks` is kept whole (never silently dropped)
+            self.unknown_keys["asset.tasks(beside task)"] += 1
+            record = {k: v for k, v in record.items() if k != "tasks"}
+            extra = {"tasks": tasks}
+            tasks = None
+        else:
+            extra = None
+        if type(task) is dict:
+            self._task(record, task, 0, "task.", extra=extra)
+            return
+        if task is not None:  # not an object: kept whole in `extra`
+            self.unknown_keys["asset.task(not an object)"] += 1
+            self._task(record, {}, 0, "task.", extra=_with(extra, "task", task))
+            return
+        if tasks is not None and type(tasks) is not list:
+            self.unknown_keys["asset.tasks(not a list)"] += 1
+            self._task(record, {}, 0, "task.", extra={"tasks": tasks})
+            return
         if type(tasks) is list:
             if not tasks:
                 self._task(record, {}, 0, "task.")
@@ -232,21 +253,20 @@ def flatten_records(
     # The buffers hold up to batch_rows tuples per table, and CPython's cyclic GC would walk them
     # again and again while they grow (measured: ~40% of the time). Nothing here makes cycles, so
     # the collector is paused while a batch is built and restored before each yield.
-    was_enabled = gc.isenabled()
-    gc.disable()
+    _pause_gc()
     try:
         for record in _records_of(records):
             add(record)
             if flat.pending_rows() >= batch_rows:
                 out = flat.flush()
-                if was_enabled:
-                    gc.enable()
-                yield out
-                gc.disable()
+                _resume_gc()
+                try:
+                    yield out
+                finally:
+                    _pause_gc()
         last = flat.flush()
     finally:
-        if was_enabled:
-            gc.enable()
+        _resume_gc()
     if last:
         yield last
 
@@ -262,16 +282,37 @@ def _records_of(items: Iterable[Any]) -> Iterator[Any]:
 
 def _gc_paused(batches: Iterator[dict[str, pa.RecordBatch]]) -> Iterator[dict[str, pa.RecordBatch]]:
     """``batches`` with the cyclic GC paused while each one is built (see flatten_records)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    _pause_gc()
     try:
         for out in batches:
-            if was_enabled:
-                gc.enable()
-            yield out
-            gc.disable()
+            _resume_gc()
+            try:
+                yield out
+            finally:
+                _pause_gc()
     finally:
-        if was_enabled:
+        _resume_gc()
+
+
+# The collector is shared by every thread: it is paused while any thread builds a batch and put
+# back as it was found when the last one is done (a per-call "was it enabled?" would leave it
+# disabled when two threads overlap).
+_GC_LOCK = threading.Lock()
+_gc_state = {"pausers": 0, "was_enabled": True}
+
+
+def _pause_gc() -> None:
+    with _GC_LOCK:
+        if _gc_state["pausers"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["pausers"] += 1
+
+
+def _resume_gc() -> None:
+    with _GC_LOCK:
+        _gc_state["pausers"] -= 1
+        if _gc_state["pausers"] == 0 and _gc_state["was_enabled"]:
             gc.enable()
 
 

@@ -2,7 +2,7 @@
 
 Boxes are normalised to a top-left origin and a positive size (the raw corner stays in
 ``origin_x`` / ``origin_y``), vertices become lists of ``[x, y]``, plus segmentation zones, NER
-offsets and PDF areas (FORMAT.md §2). A value that is not the documented shape is kept raw in
+offsets and PDF areas (docs/format.md §2). A value that is not the documented shape is kept raw in
 ``extra`` under its key.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["NO_GEOM", "N_GEOM", "geometry"]
 
-N_GEOM = 23  # x .. pdf_image in schemas.OBJECTS
+N_GEOM = 26  # x .. origin_z in schemas.OBJECTS
 NO_GEOM = (None,) * N_GEOM
 _AFTER_BOX = NO_GEOM[6:]
 _BOX_KEYS = frozenset(("x", "y", "width", "height", "objectId"))
@@ -151,18 +151,69 @@ def _pdf(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple,
             extra = _leftover(g, _FLAT_PDF_KEYS, key, extra, unknown)
     get = rect.get
     values = (page, get("x1"), get("y1"), get("x2"), get("y2"), get("width"), get("height"))
-    return NO_GEOM[:13] + values + (rects, text, image), extra
+    return NO_GEOM[:13] + values + (rects, text, image) + NO_GEOM[23:], extra
+
+
+_BOX3D_KEYS = frozenset(("x1", "y1", "z1", "x2", "y2", "z2", "objectId"))
+
+
+def _box3d(g: dict, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
+    """A medical 3D box ``{x1, y1, z1, x2, y2, z2}``: min corner, positive size, raw corner."""
+    get = g.get
+    out = []
+    for a, b in (("x1", "x2"), ("y1", "y2"), ("z1", "z2")):
+        lo, hi = get(a), get(b)
+        if (lo is not None and type(lo) not in (int, float)) or (
+            hi is not None and type(hi) not in (int, float)
+        ):
+            raise _BadShape
+        if lo is None or hi is None:
+            out.append((lo, None, lo))
+        else:
+            out.append((min(lo, hi), abs(hi - lo), lo))
+    if not _BOX3D_KEYS.issuperset(g):
+        extra = _leftover(g, _BOX3D_KEYS, "bounding-box", extra, unknown)
+    (x, w, ox), (y, h, oy), (z, d, oz) = out
+    return (x, y, w, h, ox, oy, *NO_GEOM[6:23], z, d, oz), extra
+
+
+def _vertex3d(v: Any) -> list | None:
+    if type(v) is list and len(v) == 3:
+        return v
+    if type(v) is dict and len(v) == 3 and "z" in v and "x" in v and "y" in v:
+        return [v["x"], v["y"], v["z"]]
+    return None
+
+
+def line3d(g: Any) -> tuple | None:
+    """The geometry of a 3D line (vertices ``[x, y, z]`` or ``{x, y, z}``), else None."""
+    if type(g) is not list or not g:
+        return None
+    points = []
+    for v in g:
+        p = _vertex3d(v)
+        if p is None:
+            return None
+        points.append(p)
+    return (*NO_GEOM[:8], points, *NO_GEOM[9:])
 
 
 def geometry(key: str, g: Any, extra: dict | None, unknown: Counter) -> tuple[str, tuple, Any]:
     """(tool, 23 geometry values, extra) of one known geometry key."""
     try:
         if key == "bounding-box":
-            if type(g) is dict and "x1" in g:  # a PDF area printed under "bounding-box"
-                geom, extra = _pdf(g, key, extra, unknown)
+            if type(g) is dict and "x1" in g:
+                if "z1" in g or "z2" in g:  # a medical 3D box
+                    geom, extra = _box3d(g, extra, unknown)
+                    return "bounding-box-3d", geom, extra
+                geom, extra = _pdf(g, key, extra, unknown)  # a PDF area under "bounding-box"
                 return "pdf", geom, extra
             geom, extra = _box(g, key, extra, unknown)
         elif key == "polygon" or key == "polyline":
+            if key == "polyline":
+                geom3 = line3d(g)
+                if geom3 is not None:
+                    return "line-3d", geom3, extra
             geom = _points(g)
         elif key == "point":
             geom = _point(g)

@@ -1,4 +1,4 @@
-"""The keys the export reader knows, per level of a record (FORMAT.md §1-§5).
+"""The keys the export reader knows, per level of a record (docs/format.md §1-§5).
 
 A key outside these sets is kept in the row's ``extra`` JSON and counted as unknown; the sets
 are frozensets so that "all keys known?" is one C-level ``issuperset`` call per dict.
@@ -90,6 +90,7 @@ HISTORY_KEYS = frozenset(
         "relations",
         "brushDataUrl",
         "medicalBrushDataUrl",
+        "reviewStatus",
     )
 )
 ISSUE_KEYS = frozenset(

@@ -2,7 +2,7 @@
 
 Rows are tuples in the column order of ``schemas.ISSUES``; the last value is the row's ``extra``
 dict or None. Times stay raw (the batch builder converts whole columns), except the times inside
-``comments``, which are nested structs and are converted here. FORMAT.md §5.
+``comments``, which are nested structs and are converted here. docs/format.md §5.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ _ENV = "ANGO_FRAMES_ENGINE"
 _FALLBACK = 2
 _NO_WINDOW = 2**62  # blocks are scanned whole; NativeRun cuts the windows
 _N = len(TABLE_NAMES)
+_STRIDE = _N + 3  # per record: rows per table, ids made up, line offset, line index
 _local = threading.local()
 
 
@@ -87,11 +88,14 @@ def engine() -> str:
 class _Segment:
     """Consecutive records of one block flattened by the core: one batch per table."""
 
-    __slots__ = ("batches", "counts", "data", "dynamic", "records")
+    __slots__ = ("batches", "counts", "data", "dynamic", "k0", "records")
 
-    def __init__(self, batches: dict, dynamic: list, counts: bytes, data: bytes, n: int) -> None:
+    def __init__(
+        self, batches: dict, dynamic: list, counts: bytes, data: bytes, n: int, k0: int
+    ) -> None:
         self.batches, self.dynamic, self.data, self.records = batches, dynamic, data, n
-        self.counts = memoryview(counts).cast("i")  # rows per record and table
+        self.counts = memoryview(counts).cast("q")  # _STRIDE values per record
+        self.k0 = k0  # lines of the block before the segment
 
 
 _STRUCTS: dict[tuple, pa.DataType] = {}  # (table, mask) -> struct of the non-null columns
@@ -129,9 +133,9 @@ def scan(lines: Lines, wanted: list[bool]) -> list[Any]:
         pos, n_lines, records, status, columns, dynamic, counts, owner = _core.run(
             core, data, pos, zero, 0, _NO_WINDOW, lines.max_depth
         )
-        k += n_lines
         if records:
-            parts.append(_Segment(_import(columns, wanted), dynamic, counts, data, records))
+            parts.append(_Segment(_import(columns, wanted), dynamic, counts, data, records, k))
+        k += n_lines
         del owner  # frees what pyarrow did not take
         if status == _FALLBACK:
             parts.append((pos, k))
@@ -150,6 +154,7 @@ class NativeRun:
         self.batch_rows = batch_rows
         self.wanted = [t in flat.tables for t in TABLE_NAMES]
         self.tables = [i for i, w in enumerate(self.wanted) if w]
+        self.importing = [True, *self.wanted[1:]]  # task ids are needed (made-up child ids)
         self.pending = [0] * _N
         self.pieces: list[tuple[bool, Any]] = []  # (native?, content)
 
@@ -160,20 +165,35 @@ class NativeRun:
     def add_parts(self, lines: Lines, parts: list) -> Iterator[dict[str, pa.RecordBatch]]:
         for part in parts:
             if type(part) is _Segment:
-                yield from self.add_segment(part)
+                yield from self.add_segment(part, lines)
             else:
                 record, _ = lines.record(*part)
                 self.add_record(record)
                 if self.full():
                     yield from self.flush()
 
-    def add_segment(self, seg: _Segment) -> Iterator[dict[str, pa.RecordBatch]]:
+    def add_segment(self, seg: _Segment, lines: Lines) -> Iterator[dict[str, pa.RecordBatch]]:
         counts, pending, tables, limit = seg.counts, self.pending, self.tables, self.batch_rows
+        seen = self.flat._seen_ids
         start = [0] * _N
         ends = [0] * _N
         first = 0
         for r in range(seg.records):
-            base = r * _N
+            base = r * _STRIDE
+            if counts[base + _N]:  # made-up child ids: under `<task_id>#<n>` if the id repeats
+                task_id = seg.batches["tasks"].column(0)[r].as_py()
+                if seen.get(task_id, 0):  # the core's ids would be wrong: Python reads it
+                    self._piece(seg, start, ends, first, r)
+                    for i in tables:
+                        ends[i] += counts[base + i]
+                    start, first = list(ends), r + 1
+                    record, _ = lines.record(counts[base + _N + 1], seg.k0 + counts[base + _N + 2])
+                    self.add_record(record)
+                    if self.full():
+                        yield from self.flush()
+                        pending = self.pending
+                    continue
+                seen[task_id] += 1
             full = False
             for i in tables:
                 c = counts[base + i]
@@ -189,6 +209,8 @@ class NativeRun:
             self._piece(seg, start, ends, first, seg.records)
 
     def _piece(self, seg: _Segment, start: list, ends: list, first: int, last: int) -> None:
+        if last <= first:
+            return
         flat = self.flat
         flat.records += last - first
         batches = {}
@@ -198,7 +220,7 @@ class NativeRun:
                 batches[table] = seg.batches[table].slice(start[i], ends[i] - start[i])
         loads, dyn_of, data, spans = orjson.loads, flat._dynamic, seg.data, seg.dynamic
         dyn: list[dict | None] = []
-        for j in range(4 * first, 4 * last, 4):  # one tasks row per native record
+        for j in range(4 * first, 4 * last, 4):  # one tasks row (4 spans) per native record
             row: dict = {}
             ms, me, cs, ce = spans[j : j + 4]
             extra = None if ms < 0 else dyn_of("metadata", loads(data[ms:me]), row, None)
@@ -294,7 +316,7 @@ def flatten_native(
 ) -> Iterator[dict[str, pa.RecordBatch]]:
     """``flatten_records`` with the native core: ``items`` are records and :class:`Lines`."""
     run = NativeRun(flat, batch_rows)
-    for item, parts in _in_order(items, run.wanted, threads):
+    for item, parts in _in_order(items, run.importing, threads):
         if parts is not None:
             yield from run.add_parts(item, parts)
         else:

@@ -1,7 +1,8 @@
-"""Tool entries (annotation objects) to rows of the ``objects`` table (FORMAT.md §2).
+"""Tool entries (annotation objects) to rows of the ``objects`` table (docs/format.md §2).
 
-One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout
-the newest docs hint at). Geometry becomes plain columns (see :mod:`ango_frames.export.flatten.geometry`). Rows are tuples in the column order of
+One row per entry, or per frame when an entry holds a ``frames`` list (a per-object video layout the
+newest docs hint at). Geometry becomes plain columns (see
+:mod:`ango_frames.export.flatten.geometry`). Rows are tuples in the column order of
 ``schemas.OBJECTS``; the last value is the row's ``extra`` dict or None.
 """
 
@@ -11,8 +12,8 @@ from collections import Counter
 from typing import Any
 
 from ango_frames.export.flatten.answers import add_classifications
-from ango_frames.export.flatten.geometry import NO_GEOM, geometry
-from ango_frames.export.flatten.timestamps import audit
+from ango_frames.export.flatten.geometry import NO_GEOM, geometry, line3d
+from ango_frames.export.flatten.timestamps import NO_AUDIT, audit
 
 __all__ = ["GEOMETRY_KEYS", "add_objects"]
 
@@ -42,10 +43,14 @@ OBJECT_KEYS = frozenset(
         "isKeyFrame",
         "keyFrame",
         "keyframe",
+        "ocr",
     )
 )
+_OCR_KEYS = frozenset(("text", "confidence"))
 _QUIET_EXTRA = frozenset(("masks",))
 _KEY_FRAMES = frozenset(("isKeyFrame", "keyFrame", "keyframe"))
+_NO_HEAD = (None,) * 7  # schema_id .. medical_brush
+_NO_TAIL = (None,) * (3 + len(NO_AUDIT))  # lock, ocr_text, ocr_confidence, audit
 _BEFORE_POINTS, _AFTER_POINTS = NO_GEOM[:8], NO_GEOM[9:]  # `points` is geometry column 8
 
 
@@ -85,8 +90,12 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
             odd = True
     if first is not None:  # a documented geometry wins over undocumented ones
         g = entry[first]
-        if (first == "polygon" or first == "polyline") and type(g) is list:
+        if first == "polygon" and type(g) is list:
             tool, geom = first, (*_BEFORE_POINTS, g, *_AFTER_POINTS)  # geometry(), inlined
+        elif first == "polyline" and type(g) is list and (g3 := line3d(g)) is None:
+            tool, geom = first, (*_BEFORE_POINTS, g, *_AFTER_POINTS)
+        elif first == "polyline" and type(g) is list:
+            tool, geom = "line-3d", g3  # type: ignore[assignment]  # not None: the branch above
         else:
             tool, geom, extra = geometry(first, g, extra, unknown)
     if odd:
@@ -100,6 +109,10 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
                 key_frame = get("keyframe")
     meta = get("metadata")
     values, extra = audit(meta, extra, unknown)
+    ocr_text = ocr_confidence = None
+    ocr = get("ocr")
+    if ocr is not None:
+        ocr_text, ocr_confidence, extra = _ocr(ocr, extra, unknown)
     return (
         *lead,
         get("schemaId"),
@@ -111,9 +124,28 @@ def _one(entry: dict, lead: tuple, extra: dict | None, unknown: Counter) -> tupl
         get("medical-brush"),
         *geom,
         get("lock"),
+        ocr_text,
+        ocr_confidence,
         *values,
         extra,
     )
+
+
+def _ocr(ocr: Any, extra: dict | None, unknown: Counter) -> tuple[Any, Any, dict | None]:
+    """(ocr_text, ocr_confidence, extra) of a tool's ``ocr``: text, or ``{text, confidence}``."""
+    if type(ocr) is str:
+        return ocr, None, extra
+    if type(ocr) is not dict:
+        extra = {} if extra is None else extra
+        extra["ocr"] = ocr
+        unknown["object.ocr(unreadable)"] += 1
+        return None, None, extra
+    for key in ocr:
+        if key not in _OCR_KEYS:
+            extra = {} if extra is None else extra
+            extra[f"ocr.{key}"] = ocr[key]
+            unknown[f"object.ocr.{key}"] += 1
+    return ocr.get("text"), ocr.get("confidence"), extra
 
 
 def _inner_object_id(entry: dict) -> Any:
@@ -134,25 +166,28 @@ def add_objects(
     ccounter: list[int],
     order: int | None,
     unknown: Counter,
+    start: int = 0,
 ) -> None:
     """Append the rows of every entry of a ``tools`` / ``objects`` list, and their nested
     classifications (``object_id`` = the entry's id).
 
     An entry without ``objectId`` (none at the top nor inside its geometry) gets
-    ``<id_prefix>/o<n>``, n being its position in the list. With ``order`` set, rows are for
-    the ``history_*`` tables (``history_order`` after ``task_id``).
+    ``<id_prefix>/o<n>``, n being ``start`` + its position in the list (``objects`` beside
+    ``tools`` continue their numbering; ``ccounter[1]`` counts the ids made up). With ``order``
+    set, rows are for the ``history_*`` tables (``history_order`` after ``task_id``).
     """
     if type(items) is not list:
         items = [items]
     append = sink.append
-    for n, entry in enumerate(items):
+    for n, entry in enumerate(items, start):
         if type(entry) is not dict:
             lead = (
                 (task_id, f"{id_prefix}/o{n}")
                 if order is None
                 else (task_id, order, f"{id_prefix}/o{n}")
             )
-            append((*lead, *(None,) * 7, *NO_GEOM, *(None,) * 7, {"object": entry}))
+            append((*lead, *_NO_HEAD, *NO_GEOM, *_NO_TAIL, {"object": entry}))
+            ccounter[1] += 1
             unknown["object(not a dict)"] += 1
             continue
         oid = entry.get("objectId")
@@ -160,6 +195,7 @@ def add_objects(
             oid = _inner_object_id(entry)
             if oid is None:
                 oid = f"{id_prefix}/o{n}"
+                ccounter[1] += 1
         lead = (task_id, oid) if order is None else (task_id, order, oid)
         frames = entry.get("frames")
         if type(frames) is list and frames:
@@ -170,14 +206,14 @@ def add_objects(
                 else:
                     append(_one(base, lead, {"frame": frame}, unknown))
                 nested = frame.get("classifications") if type(frame) is dict else None
-                if nested:
+                if nested is not None and nested != []:
                     add_classifications(
                         nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
                     )
         else:
             append(_one(entry, lead, None, unknown))
         nested = entry.get("classifications")
-        if nested:
+        if nested is not None and nested != []:
             add_classifications(
                 nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
             )

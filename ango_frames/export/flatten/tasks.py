@@ -1,8 +1,9 @@
 """Rows of one task: its ``tasks`` row, objects, classifications, relations and stage history.
 
-:class:`TaskRows` is the part of the :class:`~ango_frames.export.flatten.flattener.Flattener` that walks a task
-(a v3 ``task``, a legacy ``tasks`` element, or a bare import-format item) and appends row tuples
-to the Flattener's buffers; see the flatten module for the made-up ids and the ``extra`` rules.
+:class:`TaskRows` is the part of the :class:`~ango_frames.export.flatten.flattener.Flattener` that
+walks a task (a v3 ``task``, a legacy ``tasks`` element, or a bare import-format item) and appends
+row tuples to the Flattener's buffers; see the flatten module for the made-up ids and the ``extra``
+rules.
 """
 
 from __future__ import annotations
@@ -103,12 +104,13 @@ class TaskRows:
                 extra = _put(extra, task_prefix + key, task[key])
 
         task_id = tget("taskId")
+        made = None  # the made-up task id, if one is made up
         if task_id is None:
             content = asset if bare else ({k: v for k, v in asset.items() if k != "tasks"}, task)
-            task_id = self._synth_task_id(aget("externalId"), content, index)
+            task_id = made = self._synth_task_id(aget("externalId"), content, index)
         elif type(task_id) is not str:
             extra = _put(extra, "task_id", task_id)
-            task_id = self._synth_task_id(aget("externalId"), task_id, index)
+            task_id = made = self._synth_task_id(aget("externalId"), task_id, index)
 
         url = aget("asset")
         if url is None:
@@ -185,13 +187,21 @@ class TaskRows:
                 extra,
             )
         )
-        self._content(task, task_id, task_id, None)
+        # A real task id met again (two assets sharing one) gets its made-up child ids under
+        # `<task_id>#<n>`, n counting the earlier tasks of that id that made some up.
+        seen = self._seen_ids
+        repeats = seen.get(task_id, 0) if made is None else 0
+        prefix = f"{task_id}#{repeats}" if repeats else task_id
+        made_children = self._content(task, task_id, prefix, None)
         history = tget("stageHistory")
         if history is not None:
-            self._history(history, task_id)
+            made_children += self._history(history, task_id, prefix)
+        if made_children and made is None:
+            seen[task_id] += 1
 
-    def _content(self, holder: dict, task_id: str, prefix: str, order: int | None) -> None:
-        """The tools / objects, classifications and relations of a task or a history snapshot."""
+    def _content(self, holder: dict, task_id: str, prefix: str, order: int | None) -> int:
+        """The tools / objects, classifications and relations of a task or a history snapshot;
+        returns how many ids were made up."""
         unknown, rows = self.unknown_keys, self._rows
         objects, classes, relations = (
             (rows["objects"], rows["classifications"], rows["relations"])
@@ -202,30 +212,37 @@ class TaskRows:
                 rows["history_relations"],
             )
         )
-        counter = [0]
+        counter = [0, 0]  # classifications numbered, ids made up
         get = holder.get
+        start = 0  # `objects` beside `tools` continue their numbering
+        # a present value is read even when falsy (0, false, ""): kept, never dropped
         for key in ("tools", "objects"):
             items = get(key)
-            if items:
-                add_objects(items, task_id, prefix, objects, classes, counter, order, unknown)
+            if items is not None and items != []:
+                add_objects(
+                    items, task_id, prefix, objects, classes, counter, order, unknown, start
+                )
+                start += len(items) if type(items) is list else 1
         items = get("classifications")
-        if items:
+        if items is not None and items != []:
             add_classifications(
                 items, task_id, None, None, prefix, counter, classes, order, unknown
             )
         items = get("relations")
-        if items:
+        if items is not None and items != []:
             add_relations(items, task_id, prefix, relations, classes, counter, order, unknown)
+        return counter[1]
 
-    def _history(self, history: Any, task_id: str) -> None:
+    def _history(self, history: Any, task_id: str, prefix: str) -> int:
         unknown = self.unknown_keys
         append = self._rows["stage_history"].append
         if type(history) is not list:
             history = [history]
+        made = 0
         for order, snap in enumerate(history):
             extra: dict | None = None
             if type(snap) is not dict:
-                append((task_id, order) + (None,) * 7 + ({"snapshot": snap},))
+                append((task_id, order) + (None,) * 8 + ({"snapshot": snap},))
                 continue
             get = snap.get
             if not HISTORY_KEYS.issuperset(snap):
@@ -244,7 +261,9 @@ class TaskRows:
                     get("completedBy"),
                     get("brushDataUrl"),
                     get("medicalBrushDataUrl"),
+                    get("reviewStatus"),
                     extra,
                 )
             )
-            self._content(snap, task_id, f"{task_id}/h{order}", order)
+            made += self._content(snap, task_id, f"{prefix}/h{order}", order)
+        return made

@@ -1,8 +1,8 @@
 """Export timestamps to epoch milliseconds (UTC), and the per-annotation audit metadata.
 
-Exports print annotation times as ISO strings but document them as epoch-ms integers, and the
-stored answer uses integers (FORMAT.md §1.5): both become the same ``timestamp[ms, UTC]`` value.
-A value that is neither is never guessed at: the caller keeps it in ``extra`` and nulls the column.
+Exports print annotation times as ISO strings but document them as epoch-ms integers, and the stored
+answer uses integers (docs/format.md §1.5): both become the same ``timestamp[ms, UTC]`` value. A
+value that is neither is never guessed at: the caller keeps it in ``extra`` and nulls the column.
 
 Rows keep timestamps raw; :func:`ts_array` converts a whole column at once when a batch is built
 (Arrow parses the usual ``2024-11-02T13:47:40.085Z`` shape in bulk, :func:`ts_ms` takes the rest
@@ -158,13 +158,14 @@ def ts_array(values: Any, name: str, extras: list) -> pa.Array:
 
 
 AUDIT_KEYS = frozenset(
-    ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn")
+    ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn", "description")
 )
-NO_AUDIT = (None, None, None, None, None, None)
+NO_AUDIT = (None, None, None, None, None, None, None)
 
 
 def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict | None]:
-    """The six audit columns of an annotation's ``metadata`` dict (FORMAT.md §1.5).
+    """The seven audit columns (six audit fields and ``description``) of an annotation's
+    ``metadata`` dict (docs/format.md §1.5).
 
     Times stay raw (the batch builder converts them with :func:`ts_array`). Returns the column
     values and the row's ``extra`` dict (created when something had to be kept there: a non-dict
@@ -184,6 +185,7 @@ def audit(meta: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, dict 
         get("updatedAt"),
         get("updatedBy"),
         get("updatedIn"),
+        get("description"),
     )
     if not AUDIT_KEYS.issuperset(meta):
         for key in meta:

@@ -25,10 +25,10 @@ const Keys TASK_KEYS = {"taskId", "stage", "stageId", "updatedAt", "updatedBy", 
 const Keys REVIEW_KEYS = {"status", "completedBy", "completedAt", "duration(ms)", "duration"};
 const Keys HISTORY_KEYS = {"stage", "stageId", "duration", "duration(ms)", "completedAt",
                            "completedBy", "tools", "objects", "classifications", "relations",
-                           "brushDataUrl", "medicalBrushDataUrl"};
+                           "brushDataUrl", "medicalBrushDataUrl", "reviewStatus"};
 const Keys OBJECT_KEYS = {"objectId", "schemaId", "title", "classifications", "page",
                           "interpolationStopped", "medical-brush", "lock", "metadata",
-                          "isKeyFrame", "keyFrame", "keyframe"};
+                          "isKeyFrame", "keyFrame", "keyframe", "ocr"};
 const Keys GEOMETRY_KEYS = {"bounding-box", "rotated-bounding-box", "polygon", "polyline",
                             "point", "segmentation", "ner", "pdf"};
 const Keys CLASSIFICATION_KEYS = {"objectId", "schemaId", "title", "tool", "answer",
@@ -37,7 +37,7 @@ const Keys CLASSIFICATION_KEYS = {"objectId", "schemaId", "title", "tool", "answ
 const Keys RELATION_KEYS = {"objectId", "schemaId", "title", "from", "to", "direction",
                             "group", "page", "metadata", "classifications"};
 const Keys AUDIT_KEYS = {"createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy",
-                         "updatedIn"};
+                         "updatedIn", "description"};
 const Keys BOX_KEYS = {"x", "y", "width", "height"};
 const Keys RBOX_KEYS = {"x", "y", "width", "height", "rotation", "corners"};
 
@@ -54,7 +54,8 @@ std::vector<ColType> history(std::vector<ColType> t) {
   return t;
 }
 
-const std::vector<ColType> AUDIT_T = {T_TS, T_STR, T_STR, T_TS, T_STR, T_STR};
+const std::vector<ColType> AUDIT_T = {T_TS, T_STR, T_STR, T_TS, T_STR, T_STR, T_STR};
+constexpr int N_AUDIT = 7;
 
 std::vector<ColType> cat(std::vector<ColType> a, const std::vector<ColType>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -69,7 +70,7 @@ const std::vector<ColType> OBJECTS_T = cat(
     cat({T_STR, T_STR, T_STR, T_STR, T_STR, T_I32, T_BOOL, T_BOOL, T_BOOL,
          T_F64, T_F64, T_F64, T_F64, T_F64, T_F64, T_F64, T_RING, T_RING, T_NULL,
          T_F64, T_F64, T_STR, T_I32, T_F64, T_F64, T_F64, T_F64, T_F64, T_F64, T_NULL,
-         T_STR, T_STR, T_BOOL},
+         T_STR, T_STR, T_F64, T_F64, T_F64, T_BOOL, T_STR, T_F64},
         AUDIT_T),
     {T_STR});
 const std::vector<ColType> CLASSIFICATIONS_T = cat(
@@ -80,19 +81,20 @@ const std::vector<ColType> CLASSIFICATIONS_T = cat(
 const std::vector<ColType> RELATIONS_T = cat(
     cat({T_STR, T_STR, T_STR, T_STR, T_STR, T_STR, T_STR, T_STR, T_LSTR, T_I32}, AUDIT_T),
     {T_STR});
-const std::vector<ColType> STAGE_HISTORY_T = {T_STR, T_I32, T_STR, T_STR, T_I64,
-                                              T_TS,  T_STR, T_STR, T_STR, T_STR};
+const std::vector<ColType> STAGE_HISTORY_T = {T_STR, T_I32, T_STR, T_STR, T_I64, T_TS,
+                                              T_STR, T_STR, T_STR, T_STR, T_STR};
 const std::vector<ColType> ISSUES_T = {T_NULL};  // issue records always go to Python
 
 // objects columns
 enum { O_SCHEMA = 2, O_TITLE, O_TOOL, O_PAGE, O_INTERP, O_KEYFRAME, O_BRUSH, O_X, O_Y, O_W,
-       O_H, O_OX, O_OY, O_ROT, O_CORNERS, O_POINTS, O_LOCK = 32, O_AUDIT = 33, O_N = 40 };
+       O_H, O_OX, O_OY, O_ROT, O_CORNERS, O_POINTS, O_LOCK = 35, O_OCR_TEXT, O_OCR_CONFIDENCE,
+       O_AUDIT, O_N = O_AUDIT + N_AUDIT + 1 };
 // classifications columns
 enum { C_OBJECT = 1, C_ID, C_PARENT, C_SCHEMA, C_TITLE, C_TYPE, C_ANSWER, C_INDEX, C_IS_LIST,
-       C_IS_JSON, C_PATH, C_PAGE, C_INTERP, C_COLUMN, C_LOCK, C_AUDIT, C_N = 23 };
+       C_IS_JSON, C_PATH, C_PAGE, C_INTERP, C_COLUMN, C_LOCK, C_AUDIT, C_N = C_AUDIT + N_AUDIT + 1 };
 // relations columns
 enum { R_ID = 1, R_SCHEMA, R_TITLE, R_KIND, R_FROM, R_TO, R_DIRECTION, R_GROUP, R_PAGE,
-       R_AUDIT, R_N = 17 };
+       R_AUDIT, R_N = R_AUDIT + N_AUDIT + 1 };
 
 V node(const Node* n) {
   V v;
@@ -106,7 +108,8 @@ V str(std::string_view s) { V v; v.k = V::STR; v.s = s; return v; }
 V integer(int64_t i) { V v; v.k = V::INT; v.i = i; return v; }
 V dbl(double d) { V v; v.k = V::DBL; v.d = d; return v; }
 V boolean(bool b) { V v; v.k = V::BOOL; v.i = b; return v; }
-V made_id(int order, char tag, int64_t n) {
+V made_id(int order, char tag, int64_t n, int64_t* made) {
+  ++*made;
   V v;
   v.k = V::ID;
   v.order = order;
@@ -280,7 +283,7 @@ bool Core::commit(int table, V* vals, int order) {
 }
 
 bool Core::audit(const Node* meta, V* out) {
-  for (int k = 0; k < 6; ++k) out[k] = V();
+  for (int k = 0; k < N_AUDIT; ++k) out[k] = V();
   if (is_null(meta)) return true;
   if (meta->kind != J_OBJ) return false;
   const Node* k = meta + 1;
@@ -290,7 +293,7 @@ bool Core::audit(const Node* meta, V* out) {
       if (name == k->s) break;
       ++at;
     }
-    if (at == 6) return false;
+    if (at == N_AUDIT) return false;
     out[at] = node(k + 1);
   }
   return true;
@@ -323,7 +326,7 @@ bool Core::classifications(const Node* list, std::string_view tid, int order, V 
       else return false;
     }
     V cid;
-    if (is_null(oid)) cid = made_id(order, 'c', *counter);
+    if (is_null(oid)) cid = made_id(order, 'c', *counter, &made_);
     else if (oid->kind == J_STR) cid = str(oid->s);
     else return false;
     ++*counter;
@@ -342,10 +345,15 @@ bool Core::classifications(const Node* list, std::string_view tid, int order, V 
       if (answer->count == 0 && !commit(table, row, order)) return false;
       int64_t i = 0;
       for (const Node* a = answer + 1; a != doc_.after(answer); a = doc_.after(a), ++i) {
-        if (a->kind != J_STR) return false;  // JSON text of a non-string: Python
-        row[C_ANSWER] = str(a->s);
         row[C_INDEX] = integer(i);
         row[C_PATH] = V();
+        if (a->kind == J_NULL) {  // a null stays a null
+          row[C_ANSWER] = V();
+          if (!commit(table, row, order)) return false;
+          continue;
+        }
+        if (a->kind != J_STR) return false;  // JSON text of a non-string: Python
+        row[C_ANSWER] = str(a->s);
         if (tree) {
           row[C_PATH].k = V::SPLIT;
           row[C_PATH].s = a->s;
@@ -376,7 +384,7 @@ bool Core::object(const Node* entry, std::string_view tid, int order, int64_t n,
   if (entry->kind != J_OBJ) return false;
   V row[O_N];
   const Node *oid = nullptr, *geom = nullptr, *meta = nullptr, *nested = nullptr;
-  const Node *is_kf = nullptr, *key_frame = nullptr, *keyframe = nullptr;
+  const Node *is_kf = nullptr, *key_frame = nullptr, *keyframe = nullptr, *ocr = nullptr;
   std::string_view tool;
   const Node* k = entry + 1;
   for (uint32_t i = 0; i < entry->count; ++i, k = doc_.after(k + 1)) {
@@ -394,6 +402,7 @@ bool Core::object(const Node* entry, std::string_view tid, int order, int64_t n,
     else if (key == "isKeyFrame") is_kf = val;
     else if (key == "keyFrame") key_frame = val;
     else if (key == "keyframe") keyframe = val;
+    else if (key == "ocr") ocr = val;
     else if (geom == nullptr && in(GEOMETRY_KEYS, key)) {
       geom = val;
       tool = key;
@@ -401,11 +410,32 @@ bool Core::object(const Node* entry, std::string_view tid, int order, int64_t n,
       return false;  // a second geometry, frames, masks, an undocumented tool: Python
     }
   }
+  if (!is_null(ocr)) {  // text, or {text, confidence}
+    if (ocr->kind == J_STR) {
+      row[O_OCR_TEXT] = node(ocr);
+    } else if (ocr->kind == J_OBJ) {
+      for (const Node* o = ocr + 1; o != doc_.after(ocr); o = doc_.after(o + 1)) {
+        if (o->s == "text") row[O_OCR_TEXT] = node(o + 1);
+        else if (o->s == "confidence") row[O_OCR_CONFIDENCE] = node(o + 1);
+        else return false;
+      }
+    } else {
+      return false;
+    }
+  }
   if (geom != nullptr) {
     row[O_TOOL] = str(tool);
     if (tool == "polygon" || tool == "polyline") {
       if (geom->kind != J_ARR) return false;
       row[O_POINTS] = node(geom);
+      if (tool == "polyline" && geom->count > 0) {  // vertices [x, y, z]: a 3D line
+        bool all3 = true;
+        for (const Node* v = geom + 1; v != doc_.after(geom); v = doc_.after(v)) {
+          if (v->kind == J_OBJ) return false;  // {x, y, z} vertices: Python
+          all3 = all3 && v->kind == J_ARR && v->count == 3;
+        }
+        if (all3) row[O_TOOL] = str("line-3d");
+      }
     } else if (tool == "point") {
       if (geom->kind != J_ARR || geom->count != 2) return false;
       const Node* x = geom + 1;
@@ -459,7 +489,7 @@ bool Core::object(const Node* entry, std::string_view tid, int order, int64_t n,
     }
   }
   V id;
-  if (is_null(oid)) id = made_id(order, 'o', n);
+  if (is_null(oid)) id = made_id(order, 'o', n, &made_);
   else if (oid->kind == J_STR) id = str(oid->s);
   else return false;
   row[0] = str(tid);
@@ -474,9 +504,10 @@ bool Core::object(const Node* entry, std::string_view tid, int order, int64_t n,
   return true;
 }
 
-bool Core::objects(const Node* list, std::string_view tid, int order, int64_t* counter) {
+bool Core::objects(const Node* list, std::string_view tid, int order, int64_t* counter,
+                   int64_t start) {
   if (list->kind != J_ARR) return false;
-  int64_t n = 0;
+  int64_t n = start;
   for (const Node* e = list + 1; e != doc_.after(list); e = doc_.after(e), ++n)
     if (!object(e, tid, order, n, counter)) return false;
   return true;
@@ -507,7 +538,7 @@ bool Core::relations(const Node* list, std::string_view tid, int order, int64_t*
       else return false;
     }
     V id;
-    if (is_null(oid)) id = made_id(order, 'r', n);
+    if (is_null(oid)) id = made_id(order, 'r', n, &made_);
     else if (oid->kind == J_STR) id = str(oid->s);
     else return false;
     if (!audit(meta, row + R_AUDIT)) return false;
@@ -525,15 +556,17 @@ bool Core::relations(const Node* list, std::string_view tid, int order, int64_t*
 
 bool Core::content(const Node* holder, std::string_view tid, int order) {
   int64_t counter = 0;  // classifications of this task (or snapshot), depth first
+  int64_t start = 0;    // `objects` beside `tools` continue their numbering
   const Node* lists[4] = {doc_.get(holder, "tools"), doc_.get(holder, "objects"),
                           doc_.get(holder, "classifications"), doc_.get(holder, "relations")};
   for (int i = 0; i < 4; ++i) {
     const Node* l = lists[i];
     if (is_null(l) || (l->kind == J_ARR && l->count == 0)) continue;
-    bool ok = i < 2   ? objects(l, tid, order, &counter)
+    bool ok = i < 2   ? objects(l, tid, order, &counter, start)
               : i == 2 ? classifications(l, tid, order, V(), V(), &counter)
                        : relations(l, tid, order, &counter);
     if (!ok) return false;
+    if (i < 2) start += l->count;
   }
   return true;
 }
@@ -566,6 +599,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
     t[at] = k + 1;
     has_duration_ms |= at == 18;
   }
+  if (!is_null(a[8])) return false;  // `tasks` beside `task`: kept in extra, by Python
   const Node* tid = t[0];
   if (is_null(tid) || tid->kind != J_STR) return false;  // a made-up task id: Python
   row[0] = str(tid->s);
@@ -640,8 +674,8 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
   int order = 0;
   for (const Node* snap = hist + 1; snap != doc_.after(hist); snap = doc_.after(snap), ++order) {
     if (snap->kind != J_OBJ) return false;
-    V h[9];
-    const Node* s[12] = {};
+    V h[10];
+    const Node* s[13] = {};
     bool has_duration = false;
     for (const Node* k = snap + 1; k != doc_.after(snap); k = doc_.after(k + 1)) {
       int at = 0;
@@ -649,7 +683,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
         if (name == k->s) break;
         ++at;
       }
-      if (at == 12) return false;
+      if (at == 13) return false;
       s[at] = k + 1;
       has_duration |= at == 2;
     }
@@ -661,6 +695,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
     h[5] = node(s[5]);
     h[6] = node(s[10]);
     h[7] = node(s[11]);
+    h[8] = node(s[12]);
     if (!commit(STAGE_HISTORY, h, order)) return false;
     if (!content(snap, id, order)) return false;
   }
@@ -706,6 +741,7 @@ Result Core::run(const char* data, size_t n, size_t pos, const int64_t* pending,
     }
     const size_t dyn_mark = res.dynamic.size();
     bool big = false;
+    made_ = 0;
     const bool ok = record(line, len, max_depth, res.dynamic);
     if (ok) {
       for (auto& cols : tables_)
@@ -725,16 +761,18 @@ Result Core::run(const char* data, size_t n, size_t pos, const int64_t* pending,
       res.pos = pos;
       return res;
     }
-    pos = next;
-    ++res.lines;
-    ++res.records;
     bool full = false;
     for (int t = 0; t < N_TABLES; ++t) {
       const int64_t now = rows(t);
-      const auto before = static_cast<int64_t>(marks[m_first[t]].rows);
-      res.counts.push_back(static_cast<int32_t>(now - before));
+      res.counts.push_back(now - static_cast<int64_t>(marks[m_first[t]].rows));
       if ((wanted >> t) & 1) full |= pending[t] + now >= batch_rows;
     }
+    res.counts.push_back(made_);
+    res.counts.push_back(static_cast<int64_t>(pos));
+    res.counts.push_back(res.lines);
+    pos = next;
+    ++res.lines;
+    ++res.records;
     if (full) {
       res.status = FULL;
       res.pos = pos;

@@ -44,8 +44,9 @@ struct Result {
   Status status = END;
   // per task row: byte spans of `metadata` and `contextData` (-1: absent or null)
   std::vector<int64_t> dynamic;
-  // per record flattened: its rows in each table (N_TABLES counts)
-  std::vector<int32_t> counts;
+  // per record flattened: its rows in each table (N_TABLES counts), then the ids it made up,
+  // the byte offset of its line and the line's index from the start of this run
+  std::vector<int64_t> counts;
 };
 
 class Core {
@@ -63,7 +64,8 @@ class Core {
   bool record(const char* line, size_t n, int max_depth, std::vector<int64_t>& dyn);
   bool task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, size_t base);
   bool content(const Node* holder, std::string_view tid, int order);
-  bool objects(const Node* list, std::string_view tid, int order, int64_t* counter);
+  bool objects(const Node* list, std::string_view tid, int order, int64_t* counter,
+               int64_t start);
   bool object(const Node* entry, std::string_view tid, int order, int64_t n, int64_t* counter);
   bool classifications(const Node* list, std::string_view tid, int order, V object_id,
                        V parent, int64_t* counter);
@@ -76,6 +78,7 @@ class Core {
   std::vector<std::vector<Column>> tables_;
   const char* base_ = nullptr;  // the block being read (spans of dynamic values)
   std::vector<Mark> marks_;     // column sizes before the current record
+  int64_t made_ = 0;            // ids made up for the current record's children
 };
 
 }  // namespace af

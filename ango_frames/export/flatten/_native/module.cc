@@ -7,8 +7,8 @@
 //
 // `columns` holds, per table, None (no rows) or (mask, address): the address of an exported
 // struct array whose children are the columns flagged in mask (the others are all null);
-// `counts` the rows of every record
-// in each table (int32, N_TABLES per record). `owner` frees every array that
+// `counts` per record (int64): its rows in each table, the ids it made up, its line's byte offset
+// and the line's index in this run. `owner` frees every array that
 // pyarrow did not take. The parse and the flattening run without the GIL.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -155,7 +155,7 @@ PyObject* run(PyObject*, PyObject* args) {
     PyList_SET_ITEM(dynamic, i, PyLong_FromLongLong(res.dynamic[i]));
   PyObject* counts = PyBytes_FromStringAndSize(
       reinterpret_cast<const char*>(res.counts.data()),
-      static_cast<Py_ssize_t>(res.counts.size() * sizeof(int32_t)));
+      static_cast<Py_ssize_t>(res.counts.size() * sizeof(int64_t)));
   if (counts == nullptr) {
     Py_DECREF(owner);
     Py_DECREF(tables);
