@@ -31,13 +31,13 @@ class _OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
-        except Exception as error:  # noqa: BLE001 - any build failure means "no extension"
+        except Exception as error:
             self._report(error)
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self._report(error)
 
 
@@ -46,8 +46,12 @@ _CORE = Extension(
     sources=[f"{_SRC}/{name}" for name in ("module.cc", "flatten.cc", "json.cc", "arrow_c.cc")],
     depends=[f"{_SRC}/{name}" for name in ("arrow_c.h", "json.h", "flatten.h", "timestamps.h")],
     language="c++",
-    extra_compile_args=["-std=c++17", "-O2", "-fvisibility=hidden"]
-    + os.environ.get("ANGO_FRAMES_CFLAGS", "").split(),
+    extra_compile_args=[
+        "-std=c++17",
+        "-O2",
+        "-fvisibility=hidden",
+        *os.environ.get("ANGO_FRAMES_CFLAGS", "").split(),
+    ],
     extra_link_args=os.environ.get("ANGO_FRAMES_LDFLAGS", "").split(),
 )
 

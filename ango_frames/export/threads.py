@@ -9,6 +9,7 @@ raised again in the caller, and leaving early stops the threads.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +44,7 @@ def ahead(items: Iterable[Any], depth: int = 4) -> Iterator[Any]:
                 if stop.is_set():
                     return
             box.put(_DONE)
-        except BaseException as error:  # noqa: BLE001 - raised again in the caller
+        except BaseException as error:
             box.put(_Failed(error))
 
     thread = threading.Thread(target=produce, name="ango-frames-reader", daemon=True)
@@ -59,10 +60,8 @@ def ahead(items: Iterable[Any], depth: int = 4) -> Iterator[Any]:
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
+            with contextlib.suppress(queue.Empty):
                 box.get(timeout=0.05)
-            except queue.Empty:
-                pass
         thread.join()
 
 
@@ -85,7 +84,7 @@ class Behind:
             if self._error is None:
                 try:
                     self._fn(item)
-                except BaseException as error:  # noqa: BLE001 - raised again in the caller
+                except BaseException as error:
                     self._error = error
 
     def _check(self) -> None:

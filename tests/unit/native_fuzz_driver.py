@@ -17,9 +17,9 @@ import orjson
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from make_export import make_records  # noqa: E402
+from make_export import make_records
 
-from ango_frames.schemas import SCHEMAS, TABLE_NAMES  # noqa: E402
+from ango_frames.schemas import SCHEMAS, TABLE_NAMES
 
 TOKENS = [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"\\ud800", b"-", b"1e999",
           b"9223372036854775808", b"null", b"true", b"\xff", b"\xe2\x82", b"\x00", b"\n", b" / ",
@@ -57,7 +57,7 @@ def main(path: str, seed: int, iterations: int) -> None:
         block = b"\n".join(mutate(rng, rng.choice(lines)) for _ in range(rng.randint(1, 4)))
         pos = 0
         while pos < len(block):
-            pos, _lines, records, status, columns, _dyn, _counts, owner = core_mod.run(
+            pos, _lines, _records, status, columns, _dyn, _counts, owner = core_mod.run(
                 core, block, pos, [0] * 9, 511, rng.choice([1, 50, 4096]), 64
             )
             runs += 1

@@ -71,9 +71,9 @@ def test_engine_python_in_a_fresh_interpreter():
 
 @needs_native
 def test_core_column_types_follow_the_schemas():
-    from ango_frames.export.flatten import _core
-
     import pyarrow as pa
+
+    from ango_frames.export.flatten import _core
 
     codes = {pa.string(): 0, pa.int64(): 1, pa.int32(): 2, pa.float64(): 3, pa.bool_(): 4}
     codes[pa.timestamp("ms", tz="UTC")] = 5
@@ -286,13 +286,10 @@ def _sanitizer_build(tmp: Path) -> tuple[Path, str]:
     objects, jobs = [], []
     for source in sorted(src.glob("*.cc")):  # one compiler per file, at once
         objects.append(str(tmp / (source.stem + ".o")))
-        jobs.append(
-            subprocess.Popen(
-                [cxx, *flags, include, "-c", str(source), "-o", objects[-1]],
-                stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
-        )
-    errors = [job.communicate()[1] for job in jobs if job.wait() != 0]
+        command = [cxx, *flags, include, "-c", str(source), "-o", objects[-1]]
+        jobs.append(subprocess.Popen(command, stderr=subprocess.PIPE, text=True))
+    outputs = [job.communicate()[1] for job in jobs]
+    errors = [out for job, out in zip(jobs, outputs, strict=True) if job.returncode != 0]
     link = subprocess.run(
         [cxx, *flags, "-shared", *objects, "-o", str(out)], capture_output=True, text=True
     )
@@ -349,7 +346,9 @@ def test_one_core_thread_or_several_give_the_same_batches():
     one, two = batches(1), batches(3)
     assert one == two
 
-    merged = lambda outs: {t: sum((o.get(t, []) for o in outs), []) for t in TABLE_NAMES}  # noqa: E731
+    def merged(outs: list) -> dict:
+        return {t: [row for o in outs for row in o.get(t, [])] for t in TABLE_NAMES}
+
     assert merged(one) == merged(python)
 
 

@@ -38,7 +38,6 @@ from typing import Any
 import pyarrow as pa
 
 from ango_frames.errors import ConfigError, UnknownKeysWarning
-from ango_frames.export.jsonstream import Lines
 from ango_frames.export.flatten.batch import rows_to_batch
 from ango_frames.export.flatten.columns import KIND_TYPES, conform
 from ango_frames.export.flatten.ids import (
@@ -50,6 +49,7 @@ from ango_frames.export.flatten.ids import (
 from ango_frames.export.flatten.issues import issue_row
 from ango_frames.export.flatten.native import flatten_native, resolve_engine
 from ango_frames.export.flatten.tasks import TaskRows
+from ango_frames.export.jsonstream import Lines
 from ango_frames.schemas import DYNAMIC_PREFIXES, SCHEMAS, TABLE_NAMES, dynamic_field
 
 __all__ = ["BATCH_ROWS", "Flattener", "flatten_records", "flatten_to_tables", "warn_unknown_keys"]

@@ -34,6 +34,7 @@ from ango_frames.schemas import SCHEMAS, TABLE_NAMES, dynamic_field
 if TYPE_CHECKING:
     from ango_frames.export.flatten.flattener import Flattener
 
+_core: Any
 try:
     from ango_frames.export.flatten import _core
 except ImportError:  # not built: the pure-Python engine
@@ -127,7 +128,8 @@ def scan(lines: Lines, wanted: list[bool]) -> list[Any]:
     core = getattr(_local, "core", None)
     if core is None:
         core = _local.core = _core.new_core()
-    data, pos, k, parts = lines.data, 0, 0, []
+    data, pos, k = lines.data, 0, 0
+    parts: list[Any] = []
     zero = [0] * _N
     while pos < len(data):
         pos, n_lines, records, status, columns, dynamic, counts, owner = _core.run(
