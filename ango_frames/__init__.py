@@ -6,6 +6,7 @@ import importlib.metadata as _metadata
 
 from ango_frames import accessor as _accessor  # noqa: F401 - registers DataFrame.ango
 from ango_frames.api.client import Client
+from ango_frames.api.export_request import ExportRequest
 from ango_frames.api.incremental import export_since_last
 from ango_frames.api.transport import RetryPolicy
 from ango_frames.errors import (
@@ -61,6 +62,7 @@ __all__ = [
     "ExportDownloadError",
     "ExportFile",
     "ExportFormatError",
+    "ExportRequest",
     "ExportTables",
     "ImportIncomplete",
     "LabelBatch",

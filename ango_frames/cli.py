@@ -9,12 +9,14 @@ exit with status 2 (1 for an import that went only part of the way); there is no
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from ango_frames import __version__
+from ango_frames.api.export_request import ExportRequest
 from ango_frames.cli_common import (
     TIME_FORMAT,
     Parser,
@@ -26,6 +28,7 @@ from ango_frames.cli_common import (
     reporting,
     when,
 )
+from ango_frames.cli_imports import REPLACES, add_import_flags, finish_import, read_table
 from ango_frames.errors import AngoError, ConfigError, ImportIncomplete, PayloadError
 
 __all__ = ["build_parser", "main"]
@@ -63,6 +66,73 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
 
 
+#: A limit flag not given: the client's default applies (not a string: argparse would parse it).
+_CLIENT_DEFAULT = object()
+#: The export command's defaults where they differ from ExportRequest's.
+_EXPORT_FLAG_DEFAULTS = {"format": "ndjson"}
+
+
+def _add_export_request_flags(p: argparse.ArgumentParser) -> None:
+    """One flag (two for a time range) per ``ExportRequest`` field, from the field's metadata."""
+    for f in dataclasses.fields(ExportRequest):
+        if not f.init:
+            continue
+        cli = f.metadata["cli"]
+        flag = cli["flag"] or "--" + f.name.replace("_", "-")
+        what, kind = cli["help"], cli["kind"]
+        if kind == "choice":
+            default = _EXPORT_FLAG_DEFAULTS.get(f.name, f.default)
+            p.add_argument(flag, choices=list(cli["choices"]), default=default,
+                           dest=f.name, help=f"{what} (default: %(default)s)")  # fmt: skip
+        elif kind == "list":
+            p.add_argument(flag, action="append", dest=f.name, metavar=cli["metavar"],
+                           help=f"{what} (default: {cli['none']})")  # fmt: skip
+        elif kind == "switch":
+            p.add_argument(flag, action="store_true", dest=f.name, help=f"{what} (default: off)")
+        elif kind == "range":
+            for side in ("after", "before"):
+                p.add_argument(
+                    f"--{what}-{side}", type=when, metavar="TIME", dest=f"{what}_{side}",
+                    help=f"only tasks {what} {side} TIME: {TIME_FORMAT} (default: no bound)",
+                )  # fmt: skip
+        else:  # json
+            p.add_argument(flag, type=json_object, dest=f.name, metavar="JSON",
+                           help=f"{what}, e.g. '{{\"externalId\": \"a.jpg\"}}' (default: none)")  # fmt: skip
+
+
+def _export_request(args: argparse.Namespace) -> ExportRequest:
+    """The ``ExportRequest`` the export command's flags describe."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(ExportRequest):
+        if not f.init:
+            continue
+        if f.metadata["cli"]["kind"] == "range":
+            what = f.metadata["cli"]["help"]
+            values[f.name] = (getattr(args, f"{what}_after"), getattr(args, f"{what}_before"))
+        else:
+            values[f.name] = getattr(args, f.name)
+    return ExportRequest(**values)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _limit(kind: Any) -> Any:
+    """A limit flag's type: its value, with 0 meaning "no limit" (None)."""
+
+    def parse(text: str) -> Any:
+        return None if text.strip() == "0" else kind(text)
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``ango-frames`` (help texts: see ``ango_frames.cli_common``)."""
     parser = Parser(
@@ -84,55 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="parquet",
         help="table file format written under DEST (default: %(default)s)",
     )
+    _add_export_request_flags(p)
     p.add_argument(
-        "--format",
-        choices=["json", "ndjson", "split"],
-        default="ndjson",
-        help="export file format requested from the hub (default: %(default)s)",
+        "--max-download-bytes",
+        type=_limit(positive_int),
+        default=_CLIENT_DEFAULT,
+        metavar="N",
+        help="size cap of the export download in bytes; 0 lifts it (default: 32 GiB)",
     )
     p.add_argument(
-        "--type",
-        choices=["task", "issue"],
-        default="task",
-        help="export tasks or issues (default: %(default)s)",
-    )
-    p.add_argument(
-        "--stage",
-        action="append",
-        metavar="STAGE",
-        help="only tasks in this stage (id or name); repeatable (default: every stage)",
-    )
-    p.add_argument(
-        "--batch",
-        action="append",
-        dest="batches",
-        metavar="BATCH",
-        help="only tasks in this batch (id); repeatable (default: every batch)",
-    )
-    for flag, what in [
-        ("--include-metadata", "add asset metadata (metadata_* columns)"),
-        ("--include-history", "add each task's stage history"),
-        ("--include-only-key-frames", "only the key frames of video objects"),
-        ("--include-idle-blur-durations", "add idle and blur durations"),
-        ("--send-email", "ask the hub to e-mail the export link"),
-        ("--notify", "ask the hub to notify when the export is ready"),
-    ]:
-        p.add_argument(flag, action="store_true", help=f"{what} (default: off)")
-    for flag, what in [
-        ("--updated-after", "only tasks updated after TIME"),
-        ("--updated-before", "only tasks updated before TIME"),
-        ("--created-after", "only tasks created after TIME"),
-        ("--created-before", "only tasks created before TIME"),
-    ]:
-        p.add_argument(
-            flag, type=when, metavar="TIME", help=f"{what}: {TIME_FORMAT} (default: no bound)"
-        )
-    p.add_argument(
-        "--filters",
-        type=json_object,
-        metavar="JSON",
-        help='Mongo-style task filter as a JSON object, e.g. \'{"externalId": "a.jpg"}\' '
-        "(default: none)",
+        "--download-deadline",
+        type=_limit(_positive_seconds),
+        default=_CLIENT_DEFAULT,
+        metavar="SECONDS",
+        help="seconds the whole export download may take; 0 lifts it (default: 4 hours)",
     )
     p.add_argument(
         "--partition-by",
@@ -153,7 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
     add_global_flags(p, connection=True)
 
-    p = sub.add_parser("import-labels", help="import pre-labels from a Parquet or CSV file")
+    p = sub.add_parser(
+        "import-labels",
+        help="import pre-labels from a Parquet or CSV file (replaces each asset's answer)",
+        description=REPLACES,
+    )
     p.add_argument("project", help="project id")
     p.add_argument("file", help="predictions table (.parquet, .csv); see the README's conventions")
     p.add_argument(
@@ -168,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="coordinates are fractions of the asset size, not pixels (default: off)",
     )
+    add_import_flags(p, labels=True)
     _import_args(p)
     add_global_flags(p, connection=True)
 
@@ -179,7 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     _import_args(p)
     add_global_flags(p, connection=True)
 
-    p = sub.add_parser("annotate", help="submit answers per task from a Parquet or CSV file")
+    p = sub.add_parser(
+        "annotate",
+        help="submit answers per task from a Parquet or CSV file (replaces each task's answer)",
+        description="Each request REPLACES its task's current answer on the hub (nothing is "
+        "merged). Use --dry-run to see what would be sent.",
+    )
     p.add_argument("file", help="a table with a task_id column and objects / answers")
     p.add_argument(
         "--project",
@@ -237,80 +282,35 @@ def _client(args: argparse.Namespace) -> Any:
     )
 
 
-def _write_results(results: Any, path: str) -> None:
-    """The per-asset results as a file, with no index column (the index is only 0..n-1)."""
-    results = results.copy(deep=False)
-    results.attrs = {}  # the failure table rides in attrs; Parquet metadata cannot hold it
-    if path.endswith((".parquet", ".pq")):
-        results.to_parquet(path, index=False)
-    else:
-        results.to_csv(path, index=False)
-
-
-def _read_table(path: str) -> Any:
-    import pandas as pd
-
-    if path.endswith((".parquet", ".pq")) or not path.endswith((".csv", ".tsv")):
-        try:
-            return pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            if path.endswith((".parquet", ".pq")):
-                raise ConfigError(f"cannot read {path} as Parquet: {exc}") from exc
-    return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
-
-
 def _cmd_export(args: argparse.Namespace) -> int:
     from ango_frames.export.table_files import write_tables
 
     client = _client(args)
-    export = client.export(
-        args.project,
-        format=args.format,
-        type=args.type,
-        stage=args.stage,
-        batches=args.batches,
-        send_email=args.send_email,
-        notify=args.notify,
-        include_metadata=args.include_metadata,
-        include_history=args.include_history,
-        include_only_key_frames=args.include_only_key_frames,
-        include_idle_blur_durations=args.include_idle_blur_durations,
-        updated_at=(args.updated_after, args.updated_before),
-        created_at=(args.created_after, args.created_before),
-        filters=args.filters,
-        dest=args.keep_zip,
-    )
-    written = write_tables(
-        export,
-        args.dest,
-        to=args.to,
-        partition_by=args.partition_by,
-        progress=not args.no_progress,
-        overwrite=args.overwrite,
-    )
+    limits = {
+        name: getattr(args, name)
+        for name in ("max_download_bytes", "download_deadline")
+        if getattr(args, name) is not _CLIENT_DEFAULT
+    }
+    export = client.export(args.project, _export_request(args), dest=args.keep_zip, **limits)
+    with export:  # a temporary zip is deleted once the tables are written (--keep-zip stays)
+        written = write_tables(
+            export,
+            args.dest,
+            to=args.to,
+            partition_by=args.partition_by,
+            progress=not args.no_progress,
+            overwrite=args.overwrite,
+        )
     for table, rows in written.items():
         print(f"{table:24s} {rows:>10,d} rows")
     print(f"wrote {args.to} tables to {args.dest}")
     return 0
 
 
-def _finish_import(result: Any, args: argparse.Namespace) -> int:
-    from ango_frames.imports.send import DryRun
-
-    if isinstance(result, DryRun):
-        print(result.summary())
-        return 0
-    if args.results:
-        _write_results(result, args.results)
-    counts = result["status"].value_counts().to_dict()
-    print("import finished: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    return 0
-
-
 def _cmd_import(args: argparse.Namespace) -> int:
     from ango_frames.imports import send as importer
 
-    table = _read_table(args.file)
+    table = read_table(args.file)
     common = dict(
         dry_run=args.dry_run,
         journal=args.journal,
@@ -319,6 +319,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     client = _client(args)
+    verify: dict[str, Any] = {"verify": True} if getattr(args, "verify", False) else {}
     try:
         if args.command == "import-labels":
             result = importer.import_labels(
@@ -327,6 +328,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 table,
                 box_format=args.box_format,
                 normalized=args.normalized,
+                body=args.body,
+                **verify,
                 **common,
             )
         elif args.command == "import-attachments":
@@ -336,11 +339,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 client, table, project=args.project, is_plugin=args.is_plugin, **common
             )
     except ImportIncomplete as exc:
-        if args.results:
-            _write_results(exc.results, args.results)
         print(f"ango-frames: {exc}", file=sys.stderr)
-        return 1
-    return _finish_import(result, args)
+        return finish_import(exc.results, args, incomplete=exc)
+    return finish_import(result, args)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

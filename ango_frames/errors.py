@@ -23,12 +23,17 @@
     └── UnknownKeysWarning         export keys the reader does not know (kept in `extra` columns)
 
 requests / urllib3 exceptions are translated in exactly one place (``ango_frames.api.transport``),
-always with ``raise ... from exc``. No error message ever contains the api key.
+chained to a scrubbed copy (no request, no headers). No error message, repr or cause ever holds
+the api key; URLs in them are shown through :func:`redact_url`.
+
+Every error pickles through one base: ``AngoError`` remembers the arguments it was made with,
+so errors cross process boundaries (Dask, multiprocessing) with all their attributes.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,11 +57,32 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UnknownKeysWarning",
+    "redact_url",
+    "scrub_secret",
 ]
 
 
+def _rebuild(cls: type[AngoError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> AngoError:
+    return cls(*args, **kwargs)
+
+
 class AngoError(Exception):
-    """Base class of every error ango_frames raises on purpose."""
+    """Base class of every error ango_frames raises on purpose.
+
+    It keeps the arguments it was made with, and pickles by calling the class with them again:
+    one ``__reduce__`` for the whole tree, so no subclass writes its own.
+    """
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AngoError:
+        self = super().__new__(cls, *args)
+        self._made_with = (args, kwargs)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args, kwargs = getattr(self, "_made_with", (self.args, {}))
+        return (_rebuild, (type(self), args, kwargs))
 
 
 class ConfigError(AngoError, ValueError):
@@ -72,9 +98,6 @@ class MissingColumnsError(ConfigError):
         self.have = None if have is None else list(have)
         have_txt = f"; the frame has {sorted(map(str, have))}" if have is not None else ""
         super().__init__(f"{needed_for} needs column(s) {self.missing}{have_txt}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.missing, self.needed_for, self.have))
 
 
 class ApiError(AngoError):
@@ -98,9 +121,6 @@ class ApiError(AngoError):
         self.path = path
         where = f" ({method} {path})" if method else ""
         super().__init__(f"HTTP {status}{where}: {message}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.status, self.message, self.method, self.path))
 
 
 class BadRequest(ApiError):
@@ -129,9 +149,6 @@ class RateLimited(ApiError):
         super().__init__(status, message, method, path)
         self.retry_after = retry_after
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.status, self.message, self.method, self.path, self.retry_after))
-
 
 class ServerError(ApiError):
     """5xx: the hub failed; retried by the client before this is raised."""
@@ -147,9 +164,6 @@ class TransportError(AngoError):
     def __init__(self, message: str, never_sent: bool = False) -> None:
         self.never_sent = never_sent
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.args[0], self.never_sent))
 
 
 class RequestTimeout(TransportError):
@@ -179,9 +193,6 @@ class ExportFormatError(AngoError, ValueError):
         prefix = f"{': '.join(parts)}: " if parts else ""
         super().__init__(f"{prefix}{message}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reason, self.source, self.position))
-
 
 class PayloadError(AngoError, ValueError):
     """Rows that cannot become a valid import payload. Nothing has been sent.
@@ -203,9 +214,6 @@ class PayloadError(AngoError, ValueError):
             message = f"{n} problem(s) in {rows} row(s); nothing was sent:\n{head}{more}"
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.failure_cases, self.args[0]))
-
 
 class ImportIncomplete(AngoError):
     """Some chunks of an import were not acknowledged by the hub.
@@ -217,9 +225,6 @@ class ImportIncomplete(AngoError):
     def __init__(self, message: str, results: pd.DataFrame) -> None:
         self.results = results
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.args[0], self.results))
 
 
 class AngoWarning(UserWarning):
@@ -233,3 +238,34 @@ class UnknownKeysWarning(AngoWarning):
 class RepairedTextWarning(AngoWarning):
     """A string of the export was not valid Unicode (a lone surrogate, as JavaScript writes a cut
     emoji); the character was replaced by U+FFFD and the record read."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may appear in reprs, errors, warnings and logs.
+
+    The password of ``user:password@`` becomes ``***`` and so does every query value (pre-signed
+    links carry their signature and credentials there); the names stay, so the shape is clear.
+    Text that is not a URL is returned as it is.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}=***" if pair else pair for pair in parts.query.split("&")
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def scrub_secret(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` (as sent, and URL-encoded both ways) replaced by ``***``."""
+    if not secret or not text:
+        return text
+    for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
+        text = text.replace(form, "***")
+    return text

@@ -1,23 +1,30 @@
-"""Benchmark: build and serialise the labels payload for 1,000,000 box rows.
+"""Benchmark: build and serialise the import payloads of 1,000,000 box rows.
 
-Compares ``build_labels`` + ``orjson.dumps`` against ``df.to_dict("records")`` + ``orjson.dumps``
-of the same frame, in the same run (target: at most 2x), and prints peak memory.
+Two steps, each in a fresh process, interleaved, 3 repetitions:
 
-    python benchmarks/bench_payload.py [rows]
+* baseline: ``orjson.dumps(df.to_dict("records"))`` of the same frame;
+* ours: what ``import_labels`` does before the first request: ``build_labels`` and
+  ``plan_chunks`` (every chunk's bytes, hashes and keys).
+
+Printed: time as a ratio to the baseline (min and median of the repetitions), and peak RSS of
+the measuring process above the RSS it had with just the frame built (goal of issue 13:
+<= 0.6x the baseline's time, <= frame + 100 MB).
+
+    python benchmarks/bench_payload.py [rows] [reps]
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import resource
+import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
 
 import numpy as np
-import orjson
 import pandas as pd
-
-from ango_frames.imports.labels import build_labels
 
 
 def make_frame(rows: int, per_asset: int = 8, seed: int = 0) -> pd.DataFrame:
@@ -36,30 +43,69 @@ def make_frame(rows: int, per_asset: int = 8, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def timed(fn):
-    gc.collect()
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def main(rows: int = 1_000_000) -> None:
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child(step: str, rows: int) -> None:
+    """One measurement in this process; prints a JSON line."""
+    import orjson
+
+    from ango_frames.imports.chunks import plan_chunks
+    from ango_frames.imports.labels import build_labels
+
     df = make_frame(rows)
-    print(f"{rows:,d} box rows, {df['external_id'].nunique():,d} assets")
-    base_t, base = timed(lambda: orjson.dumps(df.to_dict("records")))
-    ours_t, ours = timed(lambda: orjson.dumps(build_labels(df, "bench-project").body))
-    print(f"to_dict('records') + orjson : {base_t:6.2f} s  ({len(base) / 1e6:,.0f} MB)")
-    print(f"build_labels + orjson       : {ours_t:6.2f} s  ({len(ours) / 1e6:,.0f} MB)")
-    print(f"ratio                       : {ours_t / base_t:6.2f}x  (target <= 2x)")
-    del base, ours
-    tracemalloc.start()
-    orjson.dumps(build_labels(df, "bench-project").body)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(
-        f"peak memory while building  : {peak / 1e6:,.0f} MB (tracemalloc, beyond the input frame)"
-    )
+    gc.collect()
+    frame_rss = _rss_mb()
+    start = time.perf_counter()
+    if step == "baseline":
+        size = len(orjson.dumps(df.to_dict("records")))
+    else:
+        batch = build_labels(df, "bench-project")
+        chunks = plan_chunks("bench-project", "labels", batch.labels, "import/labels")
+        size = sum(len(c.raw) for c in chunks)
+    took = time.perf_counter() - start
+    print(json.dumps({"step": step, "seconds": took, "bytes": size, "frame_mb": frame_rss,
+                      "peak_mb": _peak_mb()}))  # fmt: skip
+
+
+def main(rows: int = 1_000_000, reps: int = 3) -> None:
+    runs: dict[str, list[dict]] = {"baseline": [], "ours": []}
+    for _ in range(reps):
+        for step in ("baseline", "ours"):  # interleaved: noise hits both alike
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", step, str(rows)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            runs[step].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    base = [r["seconds"] for r in runs["baseline"]]
+    print(f"{rows:,d} box rows, {reps} interleaved repetitions, one fresh process each")
+    for step, label in (("baseline", 'to_dict("records") + orjson'),
+                        ("ours", "build_labels + plan_chunks")):  # fmt: skip
+        secs = [r["seconds"] for r in runs[step]]
+        ratios = [s / b for s, b in zip(secs, base, strict=True)]
+        above = [r["peak_mb"] - r["frame_mb"] for r in runs[step]]
+        print(
+            f"{label:30s} {min(secs):6.2f} s min {statistics.median(secs):6.2f} s median | "
+            f"ratio {min(ratios):.2f}x min {statistics.median(ratios):.2f}x median | "
+            f"peak RSS {max(r['peak_mb'] for r in runs[step]):,.0f} MB, "
+            f"{statistics.median(above):,.0f} MB above the frame "
+            f"({runs[step][0]['frame_mb']:,.0f} MB) | {runs[step][0]['bytes'] / 1e6:,.0f} MB out"
+        )
+    print("goal (issue 13): ours <= 0.60x, <= frame + 100 MB")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]))
+    else:
+        args = [int(a) for a in sys.argv[1:3]]
+        main(*args)

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
 
 from ango_frames.api.download import download_to
-from ango_frames.api.export_request import encode_export_params
+from ango_frames.api.export_request import ExportRequest
 from ango_frames.api.transport import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
     Transport,
     check_url_scheme,
 )
-from ango_frames.errors import ApiError, ConfigError, ExportDownloadError
+from ango_frames.errors import ApiError, ConfigError, ExportDownloadError, redact_url
 from ango_frames.export_file import ExportFile
 
-__all__ = ["REGIONS", "Client"]
+__all__ = ["DEFAULT_DOWNLOAD_DEADLINE", "DEFAULT_MAX_DOWNLOAD_BYTES", "REGIONS", "Client"]
 
 log = logging.getLogger("ango_frames")
 
@@ -34,6 +38,58 @@ REGIONS: dict[str, str] = {
     "in": "https://in-api.ango.ai/v2",
     "test": "https://testapi.ango.ai/v2",
 }
+
+#: Largest export download accepted by default (bytes): far above real exports, below a full disk.
+DEFAULT_MAX_DOWNLOAD_BYTES = 32 * 1024**3
+#: Seconds a whole export download may take by default, however steadily bytes arrive.
+DEFAULT_DOWNLOAD_DEADLINE = 4 * 3600.0
+
+
+class _Unset:
+    """The default of a per-call limit: use the client's."""
+
+    def __repr__(self) -> str:
+        return "<the client's>"
+
+
+UNSET = _Unset()
+
+_PROJECT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_PROJECT_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _project_lock(base_url: str, project: str) -> Iterator[None]:
+    """One export of a project at a time in this process (the hub keeps one file per project)."""
+    with _PROJECT_LOCKS_GUARD:
+        lock = _PROJECT_LOCKS.setdefault((base_url, project), threading.Lock())
+    with lock:
+        yield
+
+
+def _positive(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise ConfigError(f"{name} must be a positive number, or None for no limit; got {value!r}")
+    return value
+
+
+def _final(error: ExportDownloadError) -> bool:
+    """Errors a fresh link cannot fix: the size cap and the deadline."""
+    text = str(error)
+    return "(max_download_bytes=)" in text or "(download_deadline=)" in text
+
+
+def path_segment(value: Any, name: str) -> str:
+    """``value`` quoted as exactly one URL path segment (no ``/ ? #`` can reach another path)."""
+    if not isinstance(value, str) or value in ("", ".", ".."):
+        raise ConfigError(f"{name}: expected an id, got {value!r}")
+    return quote(value, safe="")
 
 
 class Client:
@@ -54,7 +110,14 @@ class Client:
     retry : RetryPolicy
         Retries 429, 5xx and connection errors with backoff, honouring ``Retry-After``.
     rate_limit : float or None
-        Client-side requests per minute (default 100, the documented standard plan); None disables.
+        Client-side requests per minute (default 100, the documented standard plan); None
+        disables it. NaN, infinite or non-positive values are a ``ConfigError``.
+    max_download_bytes : int or None
+        Size cap of an export download (default 32 GiB); a bigger or endless download ends in
+        ``ExportDownloadError``. None lifts the cap.
+    download_deadline : float or None
+        Seconds a whole export download may take (default 4 hours), so that a trickling link
+        ends in ``ExportDownloadError``. None lifts it.
 
     Examples
     --------
@@ -74,6 +137,8 @@ class Client:
         retry: RetryPolicy | None = None,
         rate_limit: float | None = 100,
         allow_insecure_http: bool = False,
+        max_download_bytes: int | None = DEFAULT_MAX_DOWNLOAD_BYTES,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ANGO_API_KEY")
         if not key:
@@ -87,12 +152,14 @@ class Client:
         check_url_scheme(base_url, allow_insecure_http)
         self.base_url = base_url.rstrip("/")
         self.allow_insecure_http = allow_insecure_http
+        self.max_download_bytes = _positive(max_download_bytes, "max_download_bytes")
+        self.download_deadline = _positive(download_deadline, "download_deadline")
         self._transport = Transport(
             api_key=key, timeout=timeout, retry=retry, rate_limit=rate_limit
         )
 
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r}, api_key='***')"
+        return f"Client(base_url={redact_url(self.base_url)!r}, api_key='***')"
 
     def __enter__(self) -> Client:
         return self
@@ -148,12 +215,14 @@ class Client:
 
     def get_project(self, project: str) -> dict[str, Any]:
         """``GET /project/{projectId}``: the project, with its ontology under ``categorySchema``."""
-        body = self.get(f"project/{project}")
+        body = self.get(f"project/{path_segment(project, 'project')}")
         return body.get("data", {}).get("project", body.get("data", body))
 
-    def export_url(self, project: str, **options: Any) -> tuple[str, dict[str, str]]:
+    def export_url(
+        self, project: str, request: ExportRequest | None = None, **options: Any
+    ) -> tuple[str, dict[str, str]]:
         """``GET /export``: ask the hub for an export; returns (exportPath, the params sent)."""
-        params = encode_export_params(project, **options)
+        params = ExportRequest.of(request, **options).params(project)
         body = self.get("export", params=params)
         try:
             url = body["data"]["exportPath"]
@@ -167,29 +236,36 @@ class Client:
     def export(
         self,
         project: str,
+        request: ExportRequest | None = None,
         *,
-        format: str = "json",
-        type: str = "task",
-        stage: str | Sequence[str] | None = None,
-        batches: str | Sequence[str] | None = None,
-        send_email: bool = False,
-        notify: bool = False,
-        include_metadata: bool = False,
-        include_history: bool = False,
-        include_only_key_frames: bool = False,
-        include_idle_blur_durations: bool = False,
-        updated_at: Any = None,
-        created_at: Any = None,
-        filters: Mapping[str, Any] | None = None,
         dest: str | None = None,
         storage_options: dict[str, Any] | None = None,
+        max_download_bytes: int | _Unset | None = UNSET,
+        download_deadline: float | _Unset | None = UNSET,
+        **options: Any,
     ) -> ExportFile:
         """Request an export and download it, streaming, to ``dest`` (a temp file by default).
 
-        Parameters mirror ``GET /export``: ``stage`` / ``batches`` are lists (sent as JSON),
-        ``updated_at`` / ``created_at`` a (start, end) pair of aware datetimes (either may be None),
-        a raw ``{"$gt": ..., "$lt": ...}`` dict, or one datetime meaning "after"; ``filters`` a
-        Mongo-style dict. Naive datetimes raise ``ConfigError``. ``dest`` may be any fsspec URL.
+        Parameters
+        ----------
+        project : str
+            The project id.
+        request : ExportRequest, optional
+            What to export; or give its options as keywords (``format="ndjson"``,
+            ``stage=[...]``, ``updated_at=(start, None)``, ...; see :class:`ExportRequest`).
+            Keywords given beside ``request`` replace its values.
+        dest : str, optional
+            Where to keep the zip (any fsspec URL). It is downloaded to a temporary sibling and
+            renamed over ``dest`` only once it checks out: a failed download leaves an existing
+            file at ``dest`` as it was. Without ``dest`` the zip goes to a temporary file that
+            the returned ``ExportFile`` owns: use it in a ``with`` block or call ``close()``
+            (it is also deleted when garbage-collected, or at interpreter exit).
+        max_download_bytes, download_deadline : optional
+            This call's size cap (bytes) and deadline (seconds for the whole download, a fresh
+            link included); default: the client's. None lifts the limit.
+
+        Exports of one project are serialised within the process: the hub keeps one export
+        file per project, which a parallel export of it would overwrite before download.
 
         Returns
         -------
@@ -199,39 +275,53 @@ class Client:
         Raises
         ------
         ExportDownloadError
-            The link failed twice (an expired link is re-requested once), or the zip is unreadable.
+            The link failed twice (an expired link is re-requested once), the zip is unreadable,
+            or the download passed ``max_download_bytes`` or ``download_deadline``.
         """
-        options = {
-            "format": format,
-            "type": type,
-            "stage": stage,
-            "batches": batches,
-            "send_email": send_email,
-            "notify": notify,
-            "include_metadata": include_metadata,
-            "include_history": include_history,
-            "include_only_key_frames": include_only_key_frames,
-            "include_idle_blur_durations": include_idle_blur_durations,
-            "updated_at": updated_at,
-            "created_at": created_at,
-            "filters": filters,
-        }
-        url, params = self.export_url(project, **options)
-        try:
-            path, size = download_to(self._transport, url, dest, storage_options)
-        except ExportDownloadError as first:
-            # Pre-signed links expire and downloads break; one fresh link, then give up.
-            log.info("export download failed (%s); requesting a fresh link once", first)
-            url, params = self.export_url(project, **options)
-            path, size = download_to(self._transport, url, dest, storage_options)
+        req = ExportRequest.of(request, **options)
+        cap = (
+            self.max_download_bytes
+            if isinstance(max_download_bytes, _Unset)
+            else (_positive(max_download_bytes, "max_download_bytes"))
+        )
+        seconds = (
+            self.download_deadline
+            if isinstance(download_deadline, _Unset)
+            else (_positive(download_deadline, "download_deadline"))
+        )
+        with _project_lock(self.base_url, project):
+            deadline = None if seconds is None else time.monotonic() + seconds
+
+            def fetch(url: str) -> tuple[str, int]:
+                return download_to(
+                    self._transport,
+                    url,
+                    dest,
+                    storage_options,
+                    max_bytes=cap,
+                    deadline=deadline,
+                    allow_insecure_http=self.allow_insecure_http,
+                )
+
+            url, params = self.export_url(project, req)
+            try:
+                path, size = fetch(url)
+            except ExportDownloadError as first:
+                if _final(first):
+                    raise
+                # Pre-signed links expire and downloads break; one fresh link, then give up.
+                log.info("export download failed (%s); requesting a fresh link once", first)
+                url, params = self.export_url(project, req)
+                path, size = fetch(url)
         return ExportFile(
             path=path,
-            format=format,
+            format=req.format,
             project=project,
             params=params,
             downloaded_at=dt.datetime.now(dt.timezone.utc),
             size=size,
             storage_options=dict(storage_options or {}),
+            temporary=dest is None,
         )
 
     def import_labels(self, project: str, data: Any, **options: Any) -> Any:
@@ -297,7 +387,7 @@ class Client:
     ) -> dict[str, Any]:
         """One ``POST /annotate/{taskId}?isPlugin=...`` with ``{answer}``; the parsed reply."""
         return self.post(
-            f"annotate/{task_id}",
+            f"annotate/{path_segment(task_id, 'task_id')}",
             {"answer": dict(answer)},
             params={"isPlugin": "true" if is_plugin else "false"},
             idempotency_key=idempotency_key,
@@ -305,6 +395,13 @@ class Client:
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:
+    if 300 <= resp.status_code < 400:  # not followed (it would carry the api key): no answer
+        raise ApiError(
+            resp.status_code,
+            "a redirect, not an answer (API calls do not follow redirects)",
+            resp.request.method or "",
+            urlsplit(resp.url).path,
+        )
     try:
         body = orjson.loads(resp.content)
     except orjson.JSONDecodeError as exc:

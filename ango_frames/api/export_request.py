@@ -1,4 +1,7 @@
-"""Python values -> the query string of ``GET /export``, exactly as the OpenAPI spec describes.
+"""``ExportRequest``: the 13 options of ``GET /export``, described, validated and encoded once.
+
+``Client.export`` takes one (or its keywords), the CLI builds its export flags from its fields'
+metadata, and the query string follows the OpenAPI spec exactly.
 
 Lists and dicts become JSON strings, booleans ``"true"`` / ``"false"``, datetimes UTC ISO strings
 (``2020-08-19T07:37:15.000000Z``). Naive datetimes are refused: a time without a zone would be
@@ -7,14 +10,16 @@ read as UTC by the hub and silently shift a filter by the local offset.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ango_frames.errors import ConfigError
 
-__all__ = ["FORMATS", "TYPES", "encode_export_params", "iso_utc"]
+__all__ = ["FORMATS", "TYPES", "ExportRequest", "encode_export_params", "iso_utc"]
 
 FORMATS = ("json", "ndjson", "split")
 TYPES = ("task", "issue")
@@ -86,50 +91,130 @@ def _bool(value: bool, name: str) -> str:
     return "true" if value else "false"
 
 
-def encode_export_params(
-    project: str,
-    *,
-    format: str = "json",
-    type: str = "task",
-    stage: str | Sequence[str] | None = None,
-    batches: str | Sequence[str] | None = None,
-    send_email: bool = False,
-    notify: bool = False,
-    include_metadata: bool = False,
-    include_history: bool = False,
-    include_only_key_frames: bool = False,
-    include_idle_blur_durations: bool = False,
-    updated_at: Any = None,
-    created_at: Any = None,
-    filters: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    """The query parameters of ``GET /export``, every value a string, in a stable order."""
-    if not project or not isinstance(project, str):
-        raise ConfigError("project: a project id is required")
-    if format not in FORMATS:
-        raise ConfigError(f"format: expected one of {FORMATS}, got {format!r}")
-    if type not in TYPES:
-        raise ConfigError(f"type: expected one of {TYPES}, got {type!r}")
-    params: dict[str, str | None] = {
-        "project": project,
-        "format": format,
-        "type": type,
-        "stage": _string_list(stage, "stage"),
-        "batches": _string_list(batches, "batches"),
-        "sendEmail": _bool(send_email, "send_email"),
-        "doNotNotify": _bool(not notify, "notify"),
-        "includeMetadata": _bool(include_metadata, "include_metadata"),
-        "includeHistory": _bool(include_history, "include_history"),
-        "includeOnlyKeyFrames": _bool(include_only_key_frames, "include_only_key_frames"),
-        "includeIdleBlurDurations": _bool(
-            include_idle_blur_durations, "include_idle_blur_durations"
+def _cli(kind: str, help: str, flag: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Field metadata the CLI builds its flag from: the kind of flag and what it does."""
+    return {"cli": {"kind": kind, "help": help, "flag": flag, **extra}}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: every option of ``GET /export`` except the project.
+
+    Validated when made (a bad value is a ``ConfigError`` naming the option) and encoded once:
+    :meth:`params` gives the query string values, every one a string, in a stable order.
+
+    ``stage`` / ``batches`` are one string or a list (sent as JSON arrays); ``updated_at`` /
+    ``created_at`` a (start, end) pair of aware datetimes (either may be None), a raw
+    ``{"$gt": ..., "$lt": ...}`` dict, or one datetime meaning "after"; ``filters`` a Mongo-style
+    dict. Naive datetimes are refused (the hub would read them as UTC).
+    """
+
+    format: str = field(
+        default="json",
+        metadata=_cli("choice", "export file format requested from the hub", choices=FORMATS),
+    )
+    type: str = field(
+        default="task", metadata=_cli("choice", "export tasks or issues", choices=TYPES)
+    )
+    stage: str | Sequence[str] | None = field(
+        default=None,
+        metadata=_cli(
+            "list",
+            "only tasks in this stage (id or name); repeatable",
+            metavar="STAGE",
+            none="every stage",
         ),
-        "updatedAt": _date_range(updated_at, "updated_at"),
-        "createdAt": _date_range(created_at, "created_at"),
+    )
+    batches: str | Sequence[str] | None = field(
+        default=None,
+        metadata=_cli(
+            "list",
+            "only tasks in this batch (id); repeatable",
+            flag="--batch",
+            metavar="BATCH",
+            none="every batch",
+        ),
+    )
+    include_metadata: bool = field(
+        default=False, metadata=_cli("switch", "asset metadata (metadata_* columns)")
+    )
+    include_history: bool = field(
+        default=False, metadata=_cli("switch", "each task's stage history")
+    )
+    include_only_key_frames: bool = field(
+        default=False, metadata=_cli("switch", "only key frames of video objects")
+    )
+    include_idle_blur_durations: bool = field(
+        default=False, metadata=_cli("switch", "idle and blur durations")
+    )
+    send_email: bool = field(
+        default=False, metadata=_cli("switch", "ask the hub to e-mail the export link")
+    )
+    notify: bool = field(
+        default=False, metadata=_cli("switch", "ask the hub to notify when the export is ready")
+    )
+    updated_at: Any = field(default=None, metadata=_cli("range", "updated"))
+    created_at: Any = field(default=None, metadata=_cli("range", "created"))
+    filters: Mapping[str, Any] | None = field(
+        default=None, metadata=_cli("json", "Mongo-style task filter as a JSON object")
+    )
+    _encoded: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_encoded", tuple(_encode(self).items()))
+
+    @classmethod
+    def of(cls, request: ExportRequest | None = None, **options: Any) -> ExportRequest:
+        """``request`` with ``options`` replaced (a new request from keywords when None)."""
+        unknown = sorted(set(options) - set(OPTION_NAMES))
+        if unknown:
+            raise ConfigError(f"unknown export option(s) {unknown}; options are {OPTION_NAMES}")
+        if request is None:
+            return cls(**options)
+        if not isinstance(request, ExportRequest):
+            raise ConfigError(f"request: expected an ExportRequest, got {type(request).__name__}")
+        return dataclasses.replace(request, **options) if options else request
+
+    def params(self, project: str) -> dict[str, str]:
+        """The query parameters of ``GET /export`` for ``project``, every value a string."""
+        if not project or not isinstance(project, str):
+            raise ConfigError("project: a project id is required")
+        return {"project": project, **dict(self._encoded)}
+
+
+#: The option names, in the order of the dataclass (and of the CLI's flags).
+OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ExportRequest) if f.init)
+
+
+def _encode(r: ExportRequest) -> dict[str, str]:
+    if r.format not in FORMATS:
+        raise ConfigError(f"format: expected one of {FORMATS}, got {r.format!r}")
+    if r.type not in TYPES:
+        raise ConfigError(f"type: expected one of {TYPES}, got {r.type!r}")
+    params: dict[str, str | None] = {
+        "format": r.format,
+        "type": r.type,
+        "stage": _string_list(r.stage, "stage"),
+        "batches": _string_list(r.batches, "batches"),
+        "sendEmail": _bool(r.send_email, "send_email"),
+        "doNotNotify": _bool(not r.notify if isinstance(r.notify, bool) else r.notify, "notify"),
+        "includeMetadata": _bool(r.include_metadata, "include_metadata"),
+        "includeHistory": _bool(r.include_history, "include_history"),
+        "includeOnlyKeyFrames": _bool(r.include_only_key_frames, "include_only_key_frames"),
+        "includeIdleBlurDurations": _bool(
+            r.include_idle_blur_durations, "include_idle_blur_durations"
+        ),
+        "updatedAt": _date_range(r.updated_at, "updated_at"),
+        "createdAt": _date_range(r.created_at, "created_at"),
         "filters": None,
     }
-    if filters is not None:
-        if not isinstance(filters, Mapping):
-            raise ConfigError(f"filters: expected a dict, got {filters.__class__.__name__}")
-        params["filters"] = json.dumps(filters, separators=(",", ":"), default=_json_default)
+    if r.filters is not None:
+        if not isinstance(r.filters, Mapping):
+            raise ConfigError(f"filters: expected a dict, got {r.filters.__class__.__name__}")
+        params["filters"] = json.dumps(r.filters, separators=(",", ":"), default=_json_default)
     return {k: v for k, v in params.items() if v is not None}
+
+
+def encode_export_params(project: str, **options: Any) -> dict[str, str]:
+    """The query parameters of ``GET /export``: ``ExportRequest(**options).params(project)``."""
+    return ExportRequest.of(**options).params(project)

@@ -12,8 +12,9 @@ import email.utils
 import ipaddress
 import logging
 import math
+import os
 import random
-import threading
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,21 +27,48 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from ango_frames import errors
+from ango_frames.api.ratelimit import TokenBucket
+from ango_frames.errors import redact_url, scrub_secret
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "NO_RETRY_WAIT_ENV",
     "RateLimiter",
     "RetryPolicy",
     "Transport",
     "check_url_scheme",
     "is_loopback",
+    "retry_waits_enabled",
     "safe_url",
+    "set_retry_waits",
 ]
 
 log = logging.getLogger("ango_frames")
 
 #: (connect, read) seconds, applied to every request unless the caller passes its own.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
+
+#: Set to 1 to retry without sleeping between attempts (the test suite does; stamina's habit).
+NO_RETRY_WAIT_ENV = "ANGO_FRAMES_NO_RETRY_WAIT"
+_retry_waits: bool | None = None  # None: follow the environment variable
+
+
+def set_retry_waits(enabled: bool | None) -> None:
+    """Turn the sleeps between retries off (False) or on (True); None follows the environment.
+
+    Retries, their count, their order and the time budget stay exactly as they are: only the
+    ``time.sleep`` of the back-off is skipped. For test suites, so that none sleeps in back-off.
+    """
+    global _retry_waits
+    _retry_waits = enabled
+
+
+def retry_waits_enabled() -> bool:
+    """Whether the transport sleeps between retries (see :func:`set_retry_waits`)."""
+    if _retry_waits is not None:
+        return _retry_waits
+    return os.environ.get(NO_RETRY_WAIT_ENV, "").strip().lower() not in ("1", "true", "yes")
+
 
 _STATUS_ERRORS: dict[int, type[errors.ApiError]] = {
     400: errors.BadRequest,
@@ -80,32 +108,16 @@ class RetryPolicy:
         return random.uniform(0, delay) if self.jitter else delay
 
 
-class RateLimiter:
-    """A thread-safe token bucket: at most ``per_minute`` requests a minute, bursts of ``burst``."""
+class RateLimiter(TokenBucket):
+    """The client-side limit: a thread-safe token bucket whose ``acquire()`` sleeps for a token.
+
+    ``per_minute`` must be a positive, finite number (``rate_limit=None`` turns the limit off).
+    """
 
     def __init__(
         self, per_minute: float, burst: int = 10, clock: Callable[[], float] = time.monotonic
     ):
-        if per_minute <= 0:
-            raise errors.ConfigError(f"rate_limit must be positive, got {per_minute!r}")
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(1, min(burst, int(per_minute))))
-        self._tokens = self.capacity
-        self._clock = clock
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Take one token, sleeping until one is free; returns the seconds slept."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-        if wait:
-            time.sleep(wait)
-        return wait
+        super().__init__(per_minute, burst, clock=clock, name="rate_limit")
 
 
 def is_loopback(host: str | None) -> bool:
@@ -133,9 +145,8 @@ def check_url_scheme(url: str, allow_insecure_http: bool) -> None:
 
 
 def safe_url(url: str) -> str:
-    """The URL without its query string (pre-signed links carry credentials there)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    """The URL as it may be shown: no password, every query value (signatures) as ``***``."""
+    return redact_url(url)
 
 
 def _retry_after(resp: requests.Response) -> float | None:
@@ -167,9 +178,9 @@ def api_error(
     except orjson.JSONDecodeError:
         pass
     if not message:
-        message = (resp.text or resp.reason or "").strip()[:500] or f"HTTP {resp.status_code}"
-    if secret:
-        message = message.replace(secret, "***")
+        message = (resp.text or resp.reason or "").strip()
+    # scrub first, then cut: a key near the cut must not leak in part
+    message = scrub_secret(message, secret)[:500] or f"HTTP {resp.status_code}"
     status = resp.status_code
     if status == 429:
         return errors.RateLimited(status, message, method, path, retry_after=_retry_after(resp))
@@ -204,7 +215,7 @@ class Transport:
         self._api_key = api_key
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter(rate_limit) if rate_limit else None
+        self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         self.session.mount("https://", adapter)
@@ -230,11 +241,14 @@ class Transport:
         stream: bool = False,
         idempotent: bool = False,
         timeout: tuple[float, float] | None = None,
+        follow_redirects: bool | None = None,
     ) -> requests.Response:
         """One logical request, retried per the policy; returns a 2xx response or raises.
 
         ``auth=False`` sends no api key (pre-signed download links). Bodies are serialised once
-        with orjson so every retry sends the same bytes.
+        with orjson so every retry sends the same bytes. Redirects are followed only without the
+        key, unless ``follow_redirects`` says otherwise (downloads check each hop themselves, and
+        then get the 3xx back).
         """
         hdrs = dict(headers or {})
         if auth:
@@ -251,7 +265,8 @@ class Transport:
             if self.limiter is not None:
                 self.limiter.acquire()
             try:
-                resp = self._once(method, url, params, data, hdrs, stream, timeout, auth)
+                follow = (not auth) if follow_redirects is None else follow_redirects and not auth
+                resp = self._once(method, url, params, data, hdrs, stream, timeout, follow)
                 if resp.status_code < 400:
                     log.debug("%s %s -> %s (attempt %d)", method, path, resp.status_code, attempt)
                     return resp
@@ -278,7 +293,8 @@ class Transport:
                 "%s %s: %s; retry %d in %.1fs",
                 method, path, error, attempt, wait, extra={"ango_retry": note},
             )  # fmt: skip
-            time.sleep(wait)
+            if retry_waits_enabled():  # off in test suites: same retries, no sleeping
+                time.sleep(wait)
 
     def _once(
         self,
@@ -289,9 +305,13 @@ class Transport:
         headers: dict[str, str],
         stream: bool,
         timeout: tuple[float, float] | None,
-        auth: bool,
+        follow_redirects: bool,
     ) -> requests.Response:
-        """One HTTP exchange; requests' exceptions become ours here and only here."""
+        """One HTTP exchange; requests' exceptions become ours here and only here.
+
+        The error is raised outside the ``except`` block, chained to a scrubbed copy of requests'
+        exception: the original holds the prepared request, whose headers hold the api key.
+        """
         where = safe_url(url)
         try:
             return self.session.request(
@@ -303,15 +323,55 @@ class Transport:
                 stream=stream,
                 timeout=timeout or self.timeout,
                 # a redirect would carry the apikey header to another host: API calls never follow
-                allow_redirects=not auth,
+                allow_redirects=follow_redirects,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise errors.RequestTimeout(f"connect timeout to {where}", never_sent=True) from exc
+            error: errors.TransportError = errors.RequestTimeout(
+                f"connect timeout to {where}", never_sent=True
+            )
+            cause = self._scrubbed(exc)
         except requests.exceptions.Timeout as exc:
-            raise errors.RequestTimeout(f"read timeout from {where}") from exc
+            error = errors.RequestTimeout(f"read timeout from {where}")
+            cause = self._scrubbed(exc)
         except requests.exceptions.RequestException as exc:
-            message = f"{type(exc).__name__} talking to {where}"
-            raise errors.TransportError(message, never_sent=_never_sent(exc)) from exc
+            error = errors.TransportError(
+                f"{type(exc).__name__} talking to {where}", never_sent=_never_sent(exc)
+            )
+            cause = self._scrubbed(exc)
+        raise error from cause
+
+    def _scrubbed(self, exc: requests.exceptions.RequestException) -> BaseException:
+        """A copy of ``exc`` with its text redacted and no request, response or chain."""
+        text = scrub_secret(str(exc), self._api_key)
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+        try:
+            copy = type(exc)(text)
+        except Exception:  # an exception type with another signature
+            copy = requests.exceptions.RequestException(text)
+        copy.__cause__, copy.__context__ = _os_reason(exc), None
+        return copy
+
+
+def _os_reason(exc: BaseException) -> OSError | None:
+    """A fresh copy of the operating system's error under ``exc`` (refused, reset, DNS), if any:
+    it says what went wrong on the wire and holds neither the request nor the key."""
+    todo: list[Any] = [exc]
+    seen: set[int] = set()
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if type(item).__module__ == "builtins" and isinstance(item, OSError):
+            try:
+                return type(item)(item.errno, item.strerror)
+            except Exception:
+                return OSError(item.errno, item.strerror)
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return None
+
+
+_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\")]+")
 
 
 def _retry_note(

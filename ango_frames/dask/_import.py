@@ -10,8 +10,10 @@ Three steps:
 2. Journal (on the client machine): chunk ``i`` of the whole import is chunk ``j`` of partition
    ``p``, in partition order; the fingerprint is over every chunk hash, as on one machine. Acked
    chunks are skipped; the others are recorded as ``sending`` when handed to the cluster and
-   ``acked`` when their task reports the hub's success. A crash between the two re-sends that
-   chunk with the same idempotency key, which the hub applies once.
+   ``acked`` when the reply, read here exactly as a local import reads it
+   (:func:`ango_frames.imports.delivery.settle`), says the whole chunk was applied. A crash
+   between the two re-sends that chunk with the same idempotency key (the journal keeps the
+   run id), which the hub applies once.
 3. Send (on the workers, one task per chunk, next to its partition's payload): every HTTP
    attempt, retries included, first takes a token from ONE token bucket held by a Dask actor.
    An actor rather than a Lock + Variable pair: the bucket's clock is one process's monotonic
@@ -33,12 +35,21 @@ import dask.dataframe as dd
 import pandas as pd
 from dask import delayed
 
-from ango_frames.dask._send import ClientSpec, TokenBucket, close_clients, send_chunk
+from ango_frames.dask._send import (
+    ClientSpec,
+    TokenBucket,
+    chunk_items,
+    close_clients,
+    send_chunk,
+)
 from ango_frames.errors import ConfigError, PayloadError
-from ango_frames.imports.chunks import Chunk, plan_chunks, plan_fingerprint
+from ango_frames.imports.chunks import Chunk, plan_chunks, plan_fingerprint, request_key
+from ango_frames.imports.delivery import Rows, new_run, raise_if_incomplete, settle
 from ango_frames.imports.journal import Journal
 from ango_frames.imports.labels import build_labels
-from ango_frames.imports.send import raise_if_incomplete, score_summary
+from ango_frames.imports.outcomes import read_reply
+from ango_frames.imports.send import score_summary
+from ango_frames.imports.verify import verify_labels
 
 __all__ = ["import_labels"]
 
@@ -179,6 +190,7 @@ def import_labels(
     chunk_bytes: int = 4_000_000,
     on_error: str = "raise",
     progress: bool = False,
+    verify: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
     """Import pre-labels from a Dask DataFrame, partition by partition, under one rate limit.
@@ -215,6 +227,9 @@ def import_labels(
         Invalid rows: one PayloadError before sending, or leave them out.
     progress : bool
         A progress bar over the chunks as they are acknowledged.
+    verify : bool
+        Read your writes, as on one machine: each answered chunk's assets are exported back
+        (from this machine) and every label checked.
     **options
         ``box_format``, ``normalized``, ``sizes``, ``nested``, ``status``, ``assignee``;
         ``classifications=`` / ``relations=`` as Dask DataFrames with ``data``'s partitions.
@@ -285,6 +300,7 @@ def import_labels(
             run,
             progress,
             failures,
+            verify,
         )
     finally:
         dclient.cancel(plans)
@@ -309,6 +325,7 @@ def _send_all(
     run: str,
     progress: bool,
     failures: list[pd.DataFrame],
+    verify: bool = False,
 ) -> pd.DataFrame:
     """Send every chunk not yet acked; the journal is written here, as answers come back."""
     # The global chunk order: partition by partition, each partition's chunks in order.
@@ -318,18 +335,45 @@ def _send_all(
     if journal is not None:
         fake = [SimpleNamespace(sha256=sha) for sha in shas]
         log = Journal(journal, project, "labels", plan_fingerprint("labels", project, fake))  # type: ignore[arg-type]
+    try:
+        return _send_logged(
+            dclient, as_completed, plans, outlines, spec, project, log, order,
+            requests_per_minute, burst, run, progress, failures, verify,
+        )  # fmt: skip
+    finally:
+        if log is not None:
+            log.close()
 
-    rows: list[dict[str, Any]] = []
+
+def _send_logged(
+    dclient: Any,
+    as_completed: Any,
+    plans: list[Any],
+    outlines: list[dict[str, Any]],
+    spec: ClientSpec,
+    project: str,
+    log: Journal | None,
+    order: list[tuple[int, int]],
+    requests_per_minute: float,
+    burst: int,
+    run: str,
+    progress: bool,
+    failures: list[pd.DataFrame],
+    verify: bool,
+) -> pd.DataFrame:
+    keys: list[tuple[str, str]] = []
+    partition: list[int] = []
     spans: dict[int, range] = {}
     for g, (p, j) in enumerate(order):
         start, stop, _sha, _key = outlines[p]["chunks"][j]
-        base = len(rows)
-        spans[g] = range(base, base + stop - start)
-        for key_field, key in outlines[p]["keys"][start:stop]:
-            rows.append(
-                {"key_field": key_field, "key": key, "partition": p, "chunk": g, "sent": False,
-                 "status": "not sent", "reply": None, "error": None}
-            )  # fmt: skip
+        spans[g] = range(len(keys), len(keys) + stop - start)
+        keys.extend(tuple(k) for k in outlines[p]["keys"][start:stop])
+        partition.extend([p] * (stop - start))
+    rows = Rows(keys)
+    rows.run = log.run if log is not None else new_run()
+    for g, span in spans.items():
+        for i in span:
+            rows.chunk[i] = g
 
     bucket = dclient.submit(TokenBucket, requests_per_minute, burst, actor=True).result()
     futures = {}
@@ -337,45 +381,58 @@ def _send_all(
         _start, _stop, sha, key = outlines[p]["chunks"][j]
         if log is not None and log.is_acked(g, sha):
             for i in spans[g]:
-                rows[i]["status"] = "skipped (journal)"
+                rows.status[i] = "skipped (journal)"
             continue
+        wire = request_key(rows.run, key)
         if log is not None:
-            log.sending(g, key, sha)
+            log.sending(g, wire, sha)
         future = dclient.submit(
-            send_chunk, plans[p], j, run, spec, bucket, key=f"ango-send-{run}-{g}", pure=False
-        )
+            send_chunk, plans[p], j, run, spec, bucket, wire, key=f"ango-send-{run}-{g}",
+            pure=False,
+        )  # fmt: skip
         futures[future] = g
+    checker = spec.make(None) if verify else None
     stop_reason = None
     from tqdm.auto import tqdm
 
-    with tqdm(
-        total=len(futures), disable=not progress, unit="request", desc="import labels"
-    ) as bar:
-        for future in as_completed(list(futures)):
-            g = futures[future]
-            ok, text, auth = future.result()
-            bar.update()
-            p, j = order[g]
-            _start, _stop, sha, key = outlines[p]["chunks"][j]
-            if ok:
-                if log is not None:
-                    log.ack(g, key, sha)
-                for i in spans[g]:
-                    rows[i].update(status="sent", sent=True, reply=text)
-                continue
-            for i in spans[g]:
-                rows[i].update(status="failed", error=text)
-            if auth and stop_reason is None:  # every later chunk would be refused the same way
-                stop_reason = f"not sent after {text}"
-                dclient.cancel([f for f, h in futures.items() if not f.done()])
+    try:
+        with tqdm(
+            total=len(futures), disable=not progress, unit="request", desc="import labels"
+        ) as bar:
+            for future in as_completed(list(futures)):
+                g = futures[future]
+                answer, error, auth = future.result()
+                bar.update()
+                p, j = order[g]
+                _start, _stop, sha, key = outlines[p]["chunks"][j]
+                span = spans[g]
+                if error is None:
+                    check = None
+                    if checker is not None:
+                        items = dclient.submit(chunk_items, plans[p], j, pure=False).result()
+
+                        def check(s: range, items: Any = items) -> list[Any]:
+                            return verify_labels(checker, project, items,
+                                                 keys[s.start : s.stop])  # fmt: skip
+
+                    outcome = read_reply("labels", answer, len(span))
+                    if settle(rows, span, outcome, check) and log is not None:
+                        log.ack(g, request_key(rows.run, key), sha)
+                    continue
+                for i in span:
+                    rows.status[i], rows.error[i] = "failed", error
+                if auth and stop_reason is None:  # every later chunk would be refused the same way
+                    stop_reason = f"not sent after {error}"
+                    dclient.cancel([f for f, h in futures.items() if not f.done()])
+    finally:
+        if checker is not None:
+            getattr(checker, "close", lambda: None)()
     for g in futures.values():
         for i in spans[g]:
-            if rows[i]["status"] == "not sent" and stop_reason is not None:
-                rows[i]["error"] = stop_reason
-    results = pd.DataFrame(
-        rows,
-        columns=["key_field", "key", "partition", "chunk", "sent", "status", "reply", "error"],
-    )
+            if rows.status[i] == "not sent" and stop_reason is not None:
+                rows.error[i] = stop_reason
+    results = rows.frame()
+    results.insert(2, "partition", partition)
     summaries = [o["summary"] for o in outlines if o["summary"] is not None]
     if summaries:
         summary = pd.concat(summaries, ignore_index=True)
@@ -386,6 +443,7 @@ def _send_all(
         else pd.DataFrame(columns=["row", "column", "reason", "value"])
     )
     results.attrs["attempts"] = bucket.count().result()  # HTTP attempts, retries included
+    results.attrs["run"] = rows.run
     id_maps = [o["id_map"] for o in outlines]
     results.attrs["id_map"] = pd.concat(id_maps, ignore_index=True) if id_maps else pd.DataFrame()
     raise_if_incomplete(results, len(order), "labels", journaled=log is not None)

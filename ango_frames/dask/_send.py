@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
-
+from ango_frames.api.ratelimit import TokenBucket as SharedBucket
 from ango_frames.errors import AngoError, AuthError, ConfigError
 
-__all__ = ["ClientSpec", "TokenBucket", "close_clients", "send_chunk"]
+__all__ = ["ClientSpec", "TokenBucket", "chunk_items", "close_clients", "send_chunk"]
 
 
 class ClientSpec:
@@ -60,28 +59,15 @@ class ClientSpec:
         return client
 
 
-class TokenBucket:
-    """The cluster's one rate limit: lives in one worker as a Dask actor, hands out reservations."""
+class TokenBucket(SharedBucket):
+    """The cluster's one rate limit: lives in one worker as a Dask actor, hands out reservations.
+
+    The same bucket the client's transport uses; the actor only reserves (never sleeps), the
+    caller naps for the wait it is given.
+    """
 
     def __init__(self, per_minute: float, burst: int) -> None:
-        if not per_minute > 0:
-            raise ConfigError(f"requests_per_minute must be positive, got {per_minute!r}")
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(1, min(burst, int(per_minute))))
-        self.tokens = self.capacity
-        self.last = time.monotonic()
-        self.granted = 0
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Take one token now; returns how many seconds the caller must wait before using it."""
-        with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            self.tokens -= 1.0
-            self.granted += 1
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        super().__init__(per_minute, burst, name="requests_per_minute")
 
     def count(self) -> int:
         """Tokens handed out so far (one per HTTP attempt)."""
@@ -128,8 +114,11 @@ def close_clients(run: str) -> int:
     return len(clients)
 
 
-def send_chunk(plan: Any, index: int, run: str, spec: ClientSpec, bucket: Any) -> tuple:
-    """Send chunk ``index`` of a partition's plan: (ok, reply or error text, was it an AuthError).
+def send_chunk(
+    plan: Any, index: int, run: str, spec: ClientSpec, bucket: Any, key: str | None = None
+) -> tuple:
+    """Send chunk ``index`` of a partition's plan: (parsed reply or None, error text or None,
+    was it an AuthError). The reply is read on the client machine, like a local import's.
 
     Never raises, so no task (and its arguments) ends up in a worker log.
     """
@@ -138,10 +127,16 @@ def send_chunk(plan: Any, index: int, run: str, spec: ClientSpec, bucket: Any) -
         client = _client_for(run, spec, bucket)
         if not getattr(client, "_ango_limited", False):
             _ClusterLimiter(bucket).acquire()  # a factory's client we cannot hook: one token
-        answer = client.post(chunk.path, chunk.body, params=chunk.params, idempotency_key=chunk.key)
+        answer = client.post(
+            chunk.path, chunk.body, params=chunk.params, idempotency_key=key or chunk.key
+        )
     except AngoError as exc:
-        return False, f"{type(exc).__name__}: {exc}", isinstance(exc, AuthError)
+        return None, f"{type(exc).__name__}: {exc}", isinstance(exc, AuthError)
     except Exception as exc:
-        return False, f"{type(exc).__name__}: {exc}", False
-    text = orjson.dumps(answer.get("data", answer) if isinstance(answer, dict) else answer)
-    return True, text.decode(), False
+        return None, f"{type(exc).__name__}: {exc}", False
+    return answer, None, False
+
+
+def chunk_items(plan: Any, index: int) -> Any:
+    """The items of one chunk of a partition's plan (for verification on the client machine)."""
+    return plan.chunks[index].items

@@ -9,14 +9,24 @@ gives the same dtypes (nested columns excepted: pandas cannot name their types t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import orjson
 import pandas as pd
 import pyarrow as pa
 
 from ango_frames.errors import ConfigError
-from ango_frames.schemas import schema_for
+from ango_frames.schemas import DYNAMIC_PREFIXES, schema_for
 
-__all__ = ["empty_frame", "pandas_dtypes", "pandas_metadata", "to_pandas"]
+__all__ = [
+    "apply_dtypes",
+    "check_dtypes",
+    "empty_frame",
+    "pandas_dtypes",
+    "pandas_metadata",
+    "to_pandas",
+]
 
 
 def pandas_dtypes(name: str, schema: pa.Schema | None = None) -> dict[str, pd.ArrowDtype]:
@@ -58,6 +68,63 @@ def to_pandas(table_or_batch: pa.Table | pa.RecordBatch, name: str) -> pd.DataFr
             )
     frame = table_or_batch.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True)
     return frame.reset_index(drop=True)
+
+
+def _arrow_type(column: str, value: Any) -> pa.DataType:
+    if isinstance(value, pa.DataType):
+        return value
+    if isinstance(value, pd.ArrowDtype):
+        return value.pyarrow_dtype
+    if isinstance(value, str):
+        try:
+            return pa.type_for_alias(value.removesuffix("[pyarrow]"))
+        except ValueError:
+            pass
+    try:
+        return pa.from_numpy_dtype(value)
+    except (TypeError, ValueError, pa.ArrowException):
+        pass
+    raise ConfigError(
+        f"dtypes[{column!r}] = {value!r} is not a type: give an Arrow type name ('int64', "
+        "'double', 'string', 'bool', ...), a pyarrow.DataType or a pd.ArrowDtype"
+    )
+
+
+def check_dtypes(dtypes: Mapping[str, Any] | None) -> dict[str, pa.DataType]:
+    """``read_export``'s ``dtypes=``: column -> Arrow type, only dynamic ``tasks`` columns."""
+    if dtypes is None:
+        return {}
+    if not isinstance(dtypes, Mapping):
+        raise ConfigError(f"dtypes must be a mapping of column -> type, not {type(dtypes)}")
+    prefixes = tuple(DYNAMIC_PREFIXES.values())
+    out = {}
+    for column, value in dtypes.items():
+        if not isinstance(column, str) or not column.startswith(prefixes):
+            raise ConfigError(
+                f"dtypes: {column!r} is not an inferred column; only the tasks columns "
+                f"{' / '.join(p + '*' for p in prefixes)} take a dtype (the others are fixed "
+                "by the schema)"
+            )
+        out[column] = _arrow_type(column, value)
+    return out
+
+
+def apply_dtypes(table: pa.Table, dtypes: Mapping[str, pa.DataType]) -> pa.Table:
+    """``table`` with its dynamic columns cast to ``dtypes`` (missing ones added, all null)."""
+    for column, typ in dtypes.items():
+        index = table.schema.get_field_index(column)
+        if index < 0:
+            table = table.append_column(pa.field(column, typ), pa.nulls(len(table), typ))
+            continue
+        try:
+            cast = table.column(index).cast(typ)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"dtypes: column {column!r} ({table.schema.field(index).type}) cannot be "
+                f"converted to {typ}: {exc}"
+            ) from None
+        table = table.set_column(index, pa.field(column, typ), cast)
+    return table
 
 
 def _pandas_column(field: pa.Field) -> dict[str, object]:

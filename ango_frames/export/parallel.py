@@ -1,15 +1,17 @@
 """Flatten the parts of one export in worker processes, with the output of a one-process read.
 
-``records.plan_parts`` cuts an export into parts (byte ranges of an ndjson file, zip members); each
-part is read and flattened by one of ``workers`` processes: the caller's own and ``workers - 1``
-spawned ones, so at most ``workers`` parts are in flight. For ``export_to_parquet`` a worker writes
-its own Parquet files, ``<table>/part-<part index>-<n>.parquet``, so tables never travel between
-processes; only file lists, schemas and counters come back. Results are taken in part order, so rows
-come out in the order of a one-process read. Afterwards:
+``records.plan_parts`` cuts an export into parts (byte ranges of an ndjson file, zip members);
+each part is read and flattened by one of ``workers`` processes: the caller's own and
+``workers - 1`` spawned ones (``pipeline`` makes the chunks of one JSON array jobs of the same
+runner). For ``export_to_parquet`` a worker writes its own Parquet files,
+``<table>/part-<part index>-<n>.parquet``, so tables never travel between processes; only file
+lists, schemas and counters come back. Results are taken in part order, so rows come out in the
+order of a one-process read. Afterwards:
 
-* made-up task ids: a part holding a record whose content also occurs in an earlier part is
-  flattened again with the earlier counts (``Flattener(seen_ids=...)``), so the ``.1``, ``.2``
-  suffixes are those of a one-process read (rare: real exports carry task ids);
+* made-up ids (one policy for parts and for the chunks of a JSON array, :func:`run_parts`): a
+  job whose made-up task ids (or repeated real task ids that made up child ids) also occur in
+  an earlier job is flattened again with the earlier counts (``Flattener(seen_ids=...)``), so
+  the ``.1`` / ``#1`` suffixes are those of a one-process read (rare: real exports carry ids);
 * the ``tasks`` tables of the parts, whose dynamic ``metadata_*`` / ``context_*`` columns may
   differ, are unified (``parts.unify``), and only the files whose schema differs are rewritten,
   one row group at a time;
@@ -25,10 +27,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -210,69 +213,86 @@ def unwrap(result: PartResult | _Failed) -> PartResult:
 
 def _run(
     fn: Callable[[PartJob], PartResult | _Failed],
-    jobs: Sequence[PartJob],
+    jobs: Iterable[PartJob],
     workers: int,
-    results: list,
-    progress: Any,
+    store: Callable[[PartJob, PartResult | _Failed], None],
 ) -> None:
-    """Run the jobs in this process and ``workers - 1`` pool processes, storing results by index.
+    """Run the jobs (taken lazily, in order) in this process and ``workers - 1`` pool processes.
 
-    This process takes a job whenever it is free, so that the pool's start-up (a spawned
-    interpreter imports ango_frames) overlaps useful work; each pool process has at most one
-    job running and one queued.
+    This process takes a job whenever each pool process has one running and one queued, so
+    that the pool's start-up (a spawned interpreter imports ango_frames) overlaps useful work
+    and at most ``2 * (workers - 1) + 1`` jobs (a JSON array's chunks: their bytes) are held.
+    A single job, or ``workers == 1``, runs here without a pool.
     """
-
-    def store(result: PartResult | _Failed) -> None:
-        done = unwrap(result)
-        results[done.index] = done
-        if progress is not None:
-            progress.update(1)
-
-    queue = deque(jobs)
-    if workers <= 1 or len(queue) <= 1:
-        while queue:
-            store(fn(queue.popleft()))
+    queue = iter(jobs)
+    first = next(queue, None)
+    if first is None:
         return
-    helpers = min(workers - 1, len(queue) - 1)
+    second = next(queue, None)
+    if workers <= 1 or second is None:
+        for one in chain([first], [] if second is None else [second], queue):
+            store(one, fn(one))
+        return
+    pending = chain([first, second], queue)
+    helpers = workers - 1
     pool = ProcessPoolExecutor(max_workers=helpers, mp_context=context())
-    running: set[Future] = set()
+    running: dict[Future, PartJob] = {}
     try:
-        while queue or running:
-            while queue and len(running) < 2 * helpers:
-                running.add(pool.submit(fn, queue.popleft()))
-            if queue:
-                store(fn(queue.popleft()))
-                finished = {f for f in running if f.done()}
+        job: PartJob | None = next(pending, None)
+        while job is not None or running:
+            while job is not None and len(running) < 2 * helpers:
+                running[pool.submit(fn, job)] = job
+                job = next(pending, None)
+            if job is not None:
+                store(job, fn(job))
+                job = next(pending, None)
+                finished = [f for f in running if f.done()]
             else:
-                finished = wait(running, return_when=FIRST_COMPLETED).done
+                finished = list(wait(running, return_when=FIRST_COMPLETED).done)
             for future in finished:
-                running.discard(future)
-                store(future.result())
+                store(running.pop(future), future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_parts(
     fn: Callable[[PartJob], PartResult | _Failed],
-    jobs: Sequence[PartJob],
+    jobs: Iterable[PartJob],
     workers: int,
     progress: Any = None,
 ) -> list[PartResult]:
-    """Run ``fn`` on every job with ``workers`` processes in all; results in part order.
+    """Run ``fn`` on every job with ``workers`` processes in all; results in job order.
 
-    ``jobs[i].index`` must be ``i``. Jobs whose made-up task ids also occur in earlier parts are
-    run again with the earlier counts, so that every made-up id is the one a one-process read
-    gives.
+    The one runner of the export readers: the parts of a split zip or a cut ndjson file, and the
+    chunks of one JSON array (taken lazily, as they are read). ``jobs`` are numbered 0, 1, ...
+    in order (``job.index``). One policy for repeated made-up ids: a job whose made-up task ids
+    (or repeated real task ids that made up child ids) also occur in earlier jobs is run again
+    with the earlier counts, so every made-up id is the one a one-process read gives. Only the
+    jobs that made up ids are kept for that (real exports carry their ids: none are kept).
     """
-    results: list[PartResult] = [None] * len(jobs)  # type: ignore[list-item]
-    _run(fn, jobs, workers, results, progress)
+    results: dict[int, PartResult] = {}
+    keep: dict[int, PartJob] = {}
+
+    def store(job: PartJob, result: PartResult | _Failed) -> None:
+        done = unwrap(result)
+        results[done.index] = done
+        if done.made_ids:
+            keep[done.index] = job
+        if progress is not None and done.index not in counted:
+            counted.add(done.index)
+            progress.update(1)
+
+    counted: set[int] = set()
+    _run(fn, jobs, workers, store)
+    ordered = [results[i] for i in range(len(results))]
     seen: Counter = Counter()
     again = []
-    for job, result in zip(jobs, results, strict=True):
+    for result in ordered:
         earlier = {tid: seen[tid] for tid in result.made_ids if seen[tid]}
         if earlier:
-            again.append(replace(job, seen_ids=earlier))
+            again.append(replace(keep[result.index], seen_ids=earlier))
         seen.update(result.made_ids)
     if again:
-        _run(fn, again, workers, results, None)
-    return results
+        keep.clear()
+        _run(fn, again, workers, store)
+    return [results[i] for i in range(len(results))]

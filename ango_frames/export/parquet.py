@@ -120,23 +120,23 @@ def _gather(results: list, writer: DatasetWriter, wanted: tuple) -> Counter:
 def _in_workers(
     src: Any, so: Any, parts: list, job: Any, writer: DatasetWriter, workers: int, bar: Any
 ) -> Counter | None:
-    """Parts by workers; one JSON array in chunks (None: ids repeat across chunks, undone)."""
+    """Parts by workers; one JSON array in chunks (``parallel.run_parts``, one id policy)."""
     if len(parts) > 1:
-        jobs = [replace(job, part=part, index=i) for i, part in enumerate(parts)]
         return _gather(
-            _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
+            _parallel.run_parts(
+                _parallel.parquet_job,
+                [replace(job, part=part, index=i) for i, part in enumerate(parts)],
+                workers,
+                bar,
+            ),
+            writer,
+            job.write,
         )
     chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
-    results, ok = _pipeline.run_chunks(
-        _parallel.parquet_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers, bar
+    jobs = (replace(job, index=i, raw=raw) for i, raw in enumerate(chunks))
+    return _gather(
+        _parallel.run_parts(_parallel.parquet_job, jobs, workers, bar), writer, job.write
     )
-    if ok:
-        return _gather(results, writer, job.write)
-    for result in results:
-        for paths in result.files.values():
-            for path in paths:
-                writer.fs.rm(path)
-    return None
 
 
 def export_to_parquet(

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -25,13 +24,14 @@ from ango_frames.export import hive
 from ango_frames.export import parallel as _parallel
 from ango_frames.export import pipeline as _pipeline
 from ango_frames.export.destination import staged
-from ango_frames.export.dtypes import empty_frame, to_pandas
+from ango_frames.export.dtypes import apply_dtypes, check_dtypes, empty_frame, to_pandas
 from ango_frames.export.flatten.columns import conform
 from ango_frames.export.flatten.flattener import Flattener, flatten_to_tables, warn_unknown_keys
 from ango_frames.export.given import given_records, is_file_source
 from ango_frames.export.parquet import DatasetWriter, read_parquet_tables
 from ango_frames.export.parts import unify
-from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export.records import plan_opened
+from ango_frames.export.source import Opened, ReadLimits, open_source
 from ango_frames.export.writer import filesystem
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import TABLE_NAMES
@@ -181,25 +181,22 @@ class ExportTables:
 
 
 def _read_parts(
-    src: Any, so: Any, parts: list, flat: Flattener, workers: int
-) -> tuple[dict[str, pa.Table], Counter] | None:
+    opened: Opened, parts: list, flat: Flattener, workers: int
+) -> tuple[dict[str, pa.Table], Counter]:
     """Every part (or chunk of one JSON array) flattened by ``workers`` processes, unified
-    into one table per name; None when made-up ids repeat across chunks (read in one process).
-    """
+    into one table per name (``parallel.run_parts``: one runner, one made-up-id policy)."""
     if len(parts) > 1:
-        jobs = [
+        jobs: Iterable[_parallel.PartJob] = (
             _parallel.PartJob(part, i, flat.tables, engine=flat.engine)
             for i, part in enumerate(parts)
-        ]
-        results = _parallel.run_parts(_parallel.table_job, jobs, workers)
-    else:
-        chunks = _pipeline.chunks_of(iter_records(src, storage_options=so), _pipeline.CHUNK_BYTES)
-        job = _parallel.PartJob(None, 0, flat.tables, engine=flat.engine)
-        results, ok = _pipeline.run_chunks(
-            _parallel.table_job, lambda i, raw: replace(job, index=i, raw=raw), chunks, workers
         )
-        if not ok:
-            return None
+    else:
+        chunks = _pipeline.chunks_of(opened.records(), _pipeline.CHUNK_BYTES)
+        jobs = (
+            _parallel.PartJob(None, i, flat.tables, raw=raw, engine=flat.engine)
+            for i, raw in enumerate(chunks)
+        )
+    results = _parallel.run_parts(_parallel.table_job, jobs, workers)
     unknown: Counter = Counter()
     tables = {}
     for name in flat.tables:
@@ -216,6 +213,8 @@ def read_export(
     storage_options: dict[str, Any] | None = None,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
+    limits: ReadLimits | None = None,
+    dtypes: Mapping[str, Any] | None = None,
     engine: str | None = None,
 ) -> ExportTables:
     """Read an Ango export into linked, tidy DataFrames.
@@ -231,10 +230,18 @@ def read_export(
     tables : iterable of str, optional
         Build only these tables (the others are empty frames); faster on big exports.
     workers : int, optional
-        Processes reading the parts of a multi-part export (an ndjson file of more than 64 MiB, a
-        split zip) at once; 1 (the default) reads in this process, None means ``min(2,
-        os.cpu_count())``. The frames are the same whatever the number. A JSON array (one part) is
-        parsed here and flattened by ``workers`` processes in chunks.
+        Processes reading the parts of a multi-part export (an ndjson file of more than
+        64 MiB, a split zip) at once; 1 (the default) reads in this process, None means
+        ``min(2, os.cpu_count())``. The frames are the same whatever the number. A JSON
+        array (one part) is parsed here and flattened by ``workers`` processes in chunks.
+    limits : ReadLimits, optional
+        Safety limits of the reader (zip bombs, nesting depth, member count), as for the
+        Dask reader.
+    dtypes : mapping of str to type, optional
+        Types for the inferred ``metadata_*`` / ``context_*`` columns of ``tasks``, e.g.
+        ``{"metadata_patient": "string", "metadata_slices": "int64"}`` (an Arrow type name,
+        a ``pyarrow.DataType`` or a ``pd.ArrowDtype``). A column the export lacks is added,
+        all null; a value that does not convert is a ``ConfigError`` naming the column.
     engine : {"native", "python"}, optional
         The flattening engine (default: ``ango_frames.engine()``); the frames are the same.
 
@@ -248,7 +255,8 @@ def read_export(
         ``src`` is not valid JSON / not an export (names the file and position), or an
         element of an iterable ``src`` is not a record (names its index).
     ConfigError
-        An unknown table name, a bad ``workers``, a ``src`` that is not an export at all.
+        An unknown table name, a bad ``workers`` or ``dtypes``, a ``src`` that is not an export
+        at all, a URL whose fsspec filesystem is not installed (names what to install).
 
     Warns
     -----
@@ -258,26 +266,26 @@ def read_export(
     """
     workers = _parallel.resolve_workers(workers)
     flat = Flattener(tables, engine=engine)
+    wanted = check_dtypes(dtypes)
     if not is_file_source(src):
         records, provenance = given_records(src)
         arrow = flatten_to_tables(records, flat)
         warn_unknown_keys(flat.unknown_keys, "")
-        return ExportTables({n: to_pandas(t, n) for n, t in arrow.items()}, provenance)
-    provenance = source_provenance(src, storage_options=storage_options)
-    source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
-    parts: list = []
-    if workers > 1 and not _parallel.in_process_only(src, storage_options):
-        parts = plan_parts(src, storage_options=storage_options, target_bytes=_parallel.PART_BYTES)
-    done = None
-    if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
-        done = _read_parts(src, storage_options, parts, flat, workers)
-    if done is not None:
-        arrow, unknown = done
     else:
-        records = iter_records(src, storage_options=storage_options, raw=flat.native)
-        arrow = flatten_to_tables(records, flat)
-        unknown = flat.unknown_keys
-    warn_unknown_keys(unknown, source)
+        source = src.path if isinstance(src, ExportFile) else str(getattr(src, "name", src))
+        with open_source(src, storage_options, limits) as opened:
+            provenance = opened.provenance(src)
+            parts: list = []
+            if workers > 1 and not _parallel.in_process_only(src, storage_options):
+                parts = plan_opened(opened, _parallel.PART_BYTES)
+            if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
+                arrow, unknown = _read_parts(opened, parts, flat, workers)
+            else:
+                arrow = flatten_to_tables(opened.records(raw=flat.native), flat)
+                unknown = flat.unknown_keys
+        warn_unknown_keys(unknown, source)
+    if wanted and "tasks" in arrow:
+        arrow["tasks"] = apply_dtypes(arrow["tasks"], wanted)
     frames = {}
     for name in flat.tables:
         frames[name] = to_pandas(arrow.pop(name), name)

@@ -1,8 +1,11 @@
 """Cutting an import into requests: chunks by count and bytes, their hashes, the dry-run view.
 
-A chunk's idempotency key is the sha256 of the project and the chunk's exact bytes, so the same
-input always gives the same chunks, hashes and keys: a resumed import sends identical requests
-and its journal can tell which were acknowledged.
+A chunk's content key (``Chunk.key``, the dry run's ``key``) is the sha256 of the project and the
+chunk's exact bytes, so the same input always gives the same chunks, hashes and keys. The
+``Idempotency-Key`` a request carries is :func:`request_key`: the content key bound to the import
+run's id, which the journal keeps. A resumed run therefore sends identical requests with the same
+keys (a hub that applied one before a crash answers it from its idempotency store), while a new
+run, a deliberate re-import, is applied again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from ango_frames.errors import ConfigError
 if TYPE_CHECKING:
     from ango_frames.imports.labels import LabelBatch
 
-__all__ = ["Chunk", "DryRun", "plan_chunks", "plan_fingerprint", "plan_frame", "sha256_hex"]
+__all__ = [
+    "Chunk",
+    "DryRun",
+    "plan_chunks",
+    "plan_fingerprint",
+    "plan_frame",
+    "request_key",
+    "sha256_hex",
+]
 
 
 @dataclass
@@ -35,6 +46,19 @@ class Chunk:
     sha256: str
     key: str
     params: dict[str, str] | None = None
+
+    @property
+    def items(self) -> Any:
+        """The chunk's items (labels, import-file items, attachments), as in its body."""
+        return next(v for k, v in self.body.items() if k != "project")
+
+
+_EFFECT = {
+    "labels": "each label REPLACES its asset's current answer on the hub (objects, "
+    "classifications and relations, human ones included; nothing is merged)",
+    "annotate": "each request REPLACES its task's current answer on the hub (nothing is merged)",
+    "attachments": "attachments are added to their assets; nothing is replaced",
+}
 
 
 @dataclass
@@ -53,6 +77,9 @@ class DryRun:
         Problems found (rows left out with ``on_error="skip"``).
     batch : LabelBatch or None
         The built labels (``None`` for attachments).
+    kind : str
+        ``labels``, ``attachments`` or ``annotate``: what :meth:`summary` says the import
+        would replace.
     """
 
     chunks: list[dict[str, Any]]
@@ -60,6 +87,7 @@ class DryRun:
     id_map: pd.DataFrame
     failures: pd.DataFrame
     batch: LabelBatch | None = None
+    kind: str = "labels"
 
     def summary(self) -> str:
         """A short human summary: chunk count, items, bytes, problems."""
@@ -68,7 +96,7 @@ class DryRun:
         return (
             f"dry run: {len(self.chunks)} request(s), {items} item(s), {size:,d} bytes; "
             f"{len(self.id_map)} generated object id(s); {len(self.failures)} problem(s); "
-            "nothing was sent"
+            f"nothing was sent. Sending it: {_EFFECT.get(self.kind, _EFFECT['labels'])}"
         )
 
     def __repr__(self) -> str:
@@ -80,6 +108,12 @@ def sha256_hex(*parts: bytes) -> str:
     for part in parts:
         digest.update(part)
     return digest.hexdigest()
+
+
+def request_key(run: str | None, key: str) -> str:
+    """The ``Idempotency-Key`` of a chunk in import run ``run`` (None: the bare content key,
+    for journals written before run ids existed)."""
+    return key if run is None else sha256_hex(b"run\0", run.encode(), b"\0", key.encode())
 
 
 def plan_chunks(

@@ -16,21 +16,33 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ango_frames.errors import AngoError, AuthError, ConfigError, ImportIncomplete
+from ango_frames.errors import ConfigError
 from ango_frames.imports.annotate import build_annotations
 from ango_frames.imports.attachments import build_attachments
 from ango_frames.imports.chunks import (
     Chunk,
     DryRun,
     plan_chunks,
-    plan_fingerprint,
     plan_frame,
     sha256_hex,
 )
-from ango_frames.imports.journal import Journal
+from ango_frames.imports.delivery import raise_if_incomplete, send_chunks
+from ango_frames.imports.import_file_minimal import minimal_import_file_items
 from ango_frames.imports.labels import LabelBatch, build_labels
+from ango_frames.imports.verify import verify_labels
 
-__all__ = ["DryRun", "annotate", "import_attachments", "import_labels"]
+__all__ = [
+    "BODIES",
+    "DryRun",
+    "annotate",
+    "import_attachments",
+    "import_labels",
+    "raise_if_incomplete",
+]
+
+#: The bodies ``import_labels`` can send: the spec's ``{project, labels: [{..., answer}]}``, or
+#: the official client's ``{project, jsonContent: [flat import-file items]}``.
+BODIES = {"labels": "labels", "import-file": "jsonContent"}
 
 
 def _send(
@@ -42,85 +54,27 @@ def _send(
     journal: Any,
     progress: bool,
     summary: pd.DataFrame | None,
+    verify: bool = False,
+    failures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Send the chunks; one result row per item; raise ImportIncomplete if any did not go."""
-    n = len(keys)
-    chunk_of, status, sent = [-1] * n, ["not sent"] * n, [False] * n
-    reply: list[str | None] = [None] * n
-    error: list[str | None] = [None] * n
-    log = (
-        Journal(journal, project, kind, plan_fingerprint(kind, project, chunks))
-        if journal is not None
-        else None
-    )
-    stop_reason: str | None = None
-    if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
-        from tqdm.auto import tqdm
+    """Send the chunks; one result row per item; raise ImportIncomplete if any was not applied."""
+    check = None
+    if verify:
+        items = [item for c in chunks for item in c.items]
 
-        shown: Any = tqdm(chunks, unit="request", desc=f"import {kind}")
-    else:
-        shown = chunks
-    for chunk in shown:
-        span = range(chunk.start, chunk.stop)
-        for i in span:
-            chunk_of[i] = chunk.index
-        if log is not None and log.is_acked(chunk.index, chunk.sha256):
-            for i in span:
-                status[i] = "skipped (journal)"
-            continue
-        if stop_reason is not None:
-            for i in span:
-                error[i] = stop_reason
-            continue
-        if log is not None:
-            log.sending(chunk.index, chunk.key, chunk.sha256)
-        try:
-            answer = client.post(
-                chunk.path, chunk.body, params=chunk.params, idempotency_key=chunk.key
-            )
-        except AngoError as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            for i in span:
-                status[i], error[i] = "failed", message
-            if isinstance(exc, AuthError):  # every later chunk would be refused the same way
-                stop_reason = f"not sent after {message}"
-            continue
-        if log is not None:
-            log.ack(chunk.index, chunk.key, chunk.sha256)
-        text = orjson.dumps(answer.get("data", answer) if isinstance(answer, dict) else answer)
-        for i in span:
-            status[i], sent[i], reply[i] = "sent", True, text.decode()
-    results = pd.DataFrame(
-        {
-            "key_field": [k[0] for k in keys],
-            "key": [k[1] for k in keys],
-            "chunk": chunk_of,
-            "sent": sent,
-            "status": status,
-            "reply": reply,
-            "error": error,
-        }
-    )
+        def check(span: range) -> list[Any]:
+            return verify_labels(client, project, items[span.start : span.stop],
+                                 keys[span.start : span.stop])  # fmt: skip
+
+    rows = send_chunks(client, kind, project, chunks, keys, journal, progress, check)
+    results = rows.frame()
     if summary is not None:
         results = pd.concat([results, summary.reset_index(drop=True)], axis=1)
-    raise_if_incomplete(results, len(chunks), kind, journaled=log is not None)
+    results.attrs["run"] = rows.run
+    if failures is not None:  # also on the results an ImportIncomplete carries
+        results.attrs["failures"] = failures
+    raise_if_incomplete(results, len(chunks), kind, journaled=journal is not None)
     return results
-
-
-def raise_if_incomplete(results: pd.DataFrame, requests: int, kind: str, journaled: bool) -> None:
-    """Raise ``ImportIncomplete`` saying exactly what went and what did not, if anything failed."""
-    bad = results["status"].isin(["failed", "not sent"])
-    if not bad.any():
-        return
-    failed = results.loc[bad, "chunk"].nunique()
-    first = results.loc[bad, "error"].dropna()
-    hint = " Re-run with the same journal to send only what did not go." if journaled else ""
-    raise ImportIncomplete(
-        f"{failed} of {requests} request(s) did not go through: {int(bad.sum())} of "
-        f"{len(results)} {kind} item(s) not sent ({int((~bad).sum())} sent or already acked). "
-        f"First error: {first.iloc[0] if len(first) else 'unknown'}.{hint}",
-        results,
-    )
 
 
 def score_summary(batch: LabelBatch) -> pd.DataFrame:
@@ -198,9 +152,15 @@ def import_labels(
     dry_run: bool = False,
     on_error: str = "raise",
     progress: bool = False,
+    verify: bool = False,
+    body: str = "labels",
     **options: Any,
 ) -> pd.DataFrame | DryRun:
     """Import pre-labels: validate every row, then send the labels in chunks.
+
+    Each label REPLACES its asset's current answer on the hub (objects, classifications and
+    relations, human ones included; nothing is merged): importing one predicted box onto an
+    asset with seven human boxes leaves one box. Export first if you need the old answers.
 
     Parameters
     ----------
@@ -226,30 +186,44 @@ def import_labels(
         ``results.attrs["failures"]``).
     progress : bool
         Show a progress bar per request.
+    verify : bool
+        Read your writes: after each chunk is answered, export just its assets
+        (``filters={"externalId": {"$in": [...]}}``) and check that every label arrived with
+        its objects; names the labels of a partly applied chunk that matched no asset.
+    body : {"labels", "import-file"}
+        ``labels`` (default): the spec's ``{project, labels: [{externalId | assetId, answer}]}``.
+        ``import-file``: the official client's ``{project, jsonContent: [{externalId, objects,
+        classifications, relations}]}`` (externalId only, no status / assignee); same chunking,
+        journal and verification.
 
     Returns
     -------
     pandas.DataFrame
-        One row per label: ``key_field, key, chunk, sent, status, reply, error, n_objects,
-        score_min, score_mean, score_max``. ``status`` is ``sent``, ``failed``,
-        ``skipped (journal)`` or ``not sent``.
+        One row per label: ``key_field, key, chunk, sent, status, verified, reply, error,
+        n_objects, score_min, score_mean, score_max``. ``status`` is ``sent``, ``unmatched``,
+        ``unconfirmed``, ``incomplete``, ``failed``, ``skipped (journal)`` or ``not sent`` (see
+        :mod:`ango_frames.imports.delivery`); ``attrs["run"]`` is the import run's id.
 
     Raises
     ------
     PayloadError
         Invalid rows (nothing was sent).
     ImportIncomplete
-        Some requests failed; ``.results`` is the frame above.
+        Some labels were not applied (failed requests, labels that matched no asset, a partly
+        applied chunk, a failed verification); ``.results`` is the frame above.
     """
+    if body not in BODIES:
+        raise ConfigError(f"body must be one of {sorted(BODIES)}, not {body!r}")
     if _is_payload(data):
         batch = _prebuilt(data, project)
     else:
         ontology = _ontology(client, project, ontology, data, options)
         batch = build_labels(data, project, ontology, on_error=on_error, **options)
+    items = batch.labels if body == "labels" else minimal_import_file_items(batch.labels)
     chunks = plan_chunks(
         project,
-        "labels",
-        batch.labels,
+        BODIES[body],
+        items,
         "import/labels",
         chunk_rows=chunk_rows,
         chunk_bytes=chunk_bytes,
@@ -263,9 +237,9 @@ def import_labels(
             batch,
         )
     results = _send(
-        client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch)
-    )
-    results.attrs["failures"] = batch.failures
+        client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch),
+        verify, batch.failures,
+    )  # fmt: skip
     return results
 
 
@@ -285,6 +259,8 @@ def import_attachments(
 
     Columns as for :func:`ango_frames.imports.attachments.attachments_payload`. Returns one result
     row per attachment (same columns as :func:`import_labels`, without the score summary).
+    Attachments are added to their assets; nothing is replaced. An attachment whose asset is
+    not found is ``unmatched`` (or ``unconfirmed`` when the reply's count cannot say which).
     """
     body, keys, failures = build_attachments(data, project, on_error=on_error)
     chunks = plan_chunks(
@@ -292,9 +268,13 @@ def import_attachments(
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes,
     )  # fmt: skip
     if dry_run:
-        return DryRun([c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures)
-    results = _send(client, "attachments", project, chunks, keys, journal, progress, None)
-    results.attrs["failures"] = failures
+        return DryRun(
+            [c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures,
+            kind="attachments",
+        )  # fmt: skip
+    results = _send(
+        client, "attachments", project, chunks, keys, journal, progress, None, False, failures
+    )
     return results
 
 
@@ -316,7 +296,8 @@ def annotate(
 
     Same conventions as :func:`import_labels`, keyed by ``task_id``; ``project`` is only used to
     fetch the ontology when rows name classes by title, and to scope the journal.
-    ``chunk_rows`` is accepted for symmetry and ignored (the endpoint takes one task).
+    ``chunk_rows`` is accepted for symmetry and ignored (the endpoint takes one task). Each
+    request REPLACES the task's current answer (nothing is merged).
     """
     del chunk_rows
     ontology = _ontology(client, project, ontology, data, options)
@@ -331,9 +312,11 @@ def annotate(
         chunks.append(Chunk(i, path, i, i + 1, body, raw, sha256_hex(raw), key, params))
     if dry_run:
         plan = plan_frame(chunks, batch.keys)
-        return DryRun([c.body for c in chunks], plan, batch.id_map, batch.failures, batch)
+        return DryRun(
+            [c.body for c in chunks], plan, batch.id_map, batch.failures, batch, kind="annotate"
+        )
     results = _send(
-        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch)
-    )
-    results.attrs["failures"] = batch.failures
+        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch),
+        False, batch.failures,
+    )  # fmt: skip
     return results

@@ -14,6 +14,12 @@ from ango_frames.testing import spec
 from ango_frames.testing.exporter import asset_record, build_zip
 from ango_frames.testing.ontology import complete_answer
 from ango_frames.testing.query import ExportQuery, parse_export_query
+from ango_frames.testing.sdk_compat import (
+    ANNOTATE_EXTRA_PARAMS,
+    BRUSH_KEYS,
+    labels_from_import_file,
+    task_resource,
+)
 from ango_frames.testing.store import HUB_USER, Asset, Project, Store, normalize_answer, now_iso
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "count_answer",
     "export",
     "get_project",
+    "get_task",
     "import_attachments",
     "import_labels",
     "project_counts",
@@ -80,6 +87,21 @@ def get_project(store: Store, project_id: str) -> dict[str, Any]:
         raise NotFound(404, f"Project not found: {project_id}.") from None
 
 
+def get_task(store: Store, task_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
+    """``GET /v2/task/{taskId}`` (not in the spec; the official client reads it to merge)."""
+    for name, values in query.items():
+        if name != "includeAnswer":
+            raise BadRequest(400, f"Unknown query parameter: {name}.")
+        if len(values) != 1 or values[0].lower() not in ("true", "false"):
+            raise BadRequest(400, "Invalid query parameter includeAnswer: use true or false.")
+    with store.lock:
+        try:
+            project, asset = store.task(task_id)
+        except KeyError:
+            raise NotFound(404, f"Task not found: {task_id}.") from None
+        return task_resource(project, asset)
+
+
 def export(store: Store, query: dict[str, list[str]], split_size: int) -> tuple[ExportQuery, bytes]:
     """``GET /export``: the validated query and the zip bytes built from current state."""
     with store.lock:
@@ -91,8 +113,15 @@ def import_labels(store: Store, body: Any) -> dict[str, Any]:
     """``POST /import/labels``: each label replaces the answer of its asset(s).
 
     A label with ``externalId`` applies to every asset sharing it; unknown assets are skipped and
-    show in the count only (``"N / M tasks are labeled."``).
+    show in the count only (``"N / M tasks are labeled."``). The spec's ``{project, labels}`` and
+    the official client's ``{project, jsonContent}`` (import-file items) are applied alike.
     """
+    if isinstance(body, dict) and "jsonContent" in body:  # the official client's body
+        if "labels" in body:
+            raise BadRequest(400, "Invalid request body: send labels or jsonContent, not both.")
+        body = {k: v for k, v in body.items() if k != "jsonContent"} | {
+            "labels": labels_from_import_file(body["jsonContent"])
+        }
     _check_body(body, "ImportLabelsRequest")
     with store.lock:
         project = _project(store, body["project"])
@@ -160,7 +189,8 @@ def annotate(store: Store, task_id: str, query: dict[str, list[str]], body: Any)
     on, recording a stage-history snapshot).
     """
     params = dict(spec.query_parameters("annotateTask"))
-    params["nextStage"] = params["isPlugin"]
+    for extra in ANNOTATE_EXTRA_PARAMS:  # sent by the official client, a boolean like isPlugin
+        params[extra] = params["isPlugin"]
     for name, values in query.items():
         if name not in params:
             raise BadRequest(400, f"Unknown query parameter: {name}.")
@@ -174,7 +204,9 @@ def annotate(store: Store, task_id: str, query: dict[str, list[str]], body: Any)
             raise NotFound(404, f"Task not found: {task_id}.") from None
         _check_body(body, "AnnotateRequest")
         _check_answer(body["answer"], "answer")
-        _apply(store, project, asset, body["answer"])
+        answer = dict(body["answer"])
+        answer.update({k: body[k] for k in BRUSH_KEYS if isinstance(body.get(k), str)})
+        _apply(store, project, asset, answer)
         if query.get("nextStage") == ["true"]:
             _next_stage(project, asset)
         return {"label": _label_task(project, asset)}

@@ -117,7 +117,7 @@ def _strip_metadata(items: list[dict[str, Any]], keep: bool) -> None:
         _strip_metadata(item.get("classifications") or [], keep)
 
 
-def _answer(answer: dict[str, list[Any]], asset: Asset, query: ExportQuery) -> dict[str, Any]:
+def _answer(answer: dict[str, Any], asset: Asset, query: ExportQuery) -> dict[str, Any]:
     tools = expand_tools(
         answer["tools"], video=asset.is_video, key_frames_only=query.key_frames_only
     )
@@ -127,7 +127,9 @@ def _answer(answer: dict[str, list[Any]], asset: Asset, query: ExportQuery) -> d
     _strip_metadata(classifications, query.include_metadata)
     for relation in relations:
         relation.pop("metadata", None)
-    return {"tools": tools, "classifications": classifications, "relations": relations}
+    out = {"tools": tools, "classifications": classifications, "relations": relations}
+    out.update({k: answer[k] for k in ("brushDataUrl", "medicalBrushDataUrl") if k in answer})
+    return out
 
 
 def asset_record(project: Project, asset: Asset, query: ExportQuery) -> dict[str, Any]:
@@ -187,7 +189,9 @@ def task_document(project: Project, asset: Asset) -> dict[str, Any]:
 
 def select_assets(project: Project, query: ExportQuery) -> list[Asset]:
     """The assets whose task passes every filter of ``query``, in project order."""
-    out = []
+    out: list[Asset] = []
+    if query.task_types is not None and "default" not in query.task_types:
+        return out  # every task of the local hub is a default task (no consensus, benchmark)
     for asset in project.assets.values():
         task = asset.task
         if query.stages is not None:

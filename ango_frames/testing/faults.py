@@ -8,7 +8,7 @@
     hub.faults.fail_ratio("import_labels", 0.2, seed=7)   # 20% of imports fail, repeatably
     hub.faults.clear()
 
-Endpoints: ``export``, ``import_labels``, ``attachments``, ``annotate``, ``project``,
+Endpoints: ``export``, ``import_labels``, ``attachments``, ``annotate``, ``project``, ``task``,
 ``download`` and ``*`` (any of them). Kinds:
 
 ``429`` (opt ``retry_after``: seconds for the Retry-After header, a string sent verbatim (an
@@ -25,7 +25,13 @@ and, for ``download`` only:
 read, ``"missing"`` sends no Content-Length and closes, so only the zip check can tell),
 ``corrupt`` (the full length with ``nbytes`` bytes (default 16) flipped at ``at`` (fraction,
 default 0.5) of the file), ``expire`` (403 with the XML body of an expired pre-signed link),
-``slow`` (opt ``bytes_per_second``, default 65536).
+``slow`` (opt ``bytes_per_second``, default 65536), ``endless`` (no Content-Length, the zip's
+bytes repeated without end at ``bytes_per_second``, default 1 MiB/s: only a size cap or a
+deadline ends it), ``gzip`` (the zip served with ``Content-Encoding: gzip``), ``redirect``
+(a 302 to opt ``location``, default a plain-http link on a non-loopback host),
+and, for ``export`` only:
+``shared_file`` (every export of a project is written to one file behind one link, as the real
+hub does: a second export overwrites the first before it is downloaded; use ``count=None``).
 """
 
 from __future__ import annotations
@@ -39,8 +45,18 @@ from ango_frames.errors import ConfigError
 
 __all__ = ["ENDPOINTS", "KINDS", "Fault", "FaultPlan"]
 
-ENDPOINTS = ("export", "import_labels", "attachments", "annotate", "project", "download", "*")
-DOWNLOAD_KINDS = ("truncate", "corrupt", "expire", "slow")
+ENDPOINTS = (
+    "export",
+    "import_labels",
+    "attachments",
+    "annotate",
+    "project",
+    "task",
+    "download",
+    "*",
+)
+DOWNLOAD_KINDS = ("truncate", "corrupt", "expire", "slow", "endless", "gzip", "redirect")
+EXPORT_KINDS = ("shared_file",)
 KINDS = (
     "429",
     "500",
@@ -51,6 +67,7 @@ KINDS = (
     "drop_before",
     "drop_after",
     *DOWNLOAD_KINDS,
+    *EXPORT_KINDS,
 )
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "429": {"retry_after": None},
@@ -59,6 +76,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "truncate": {"keep": 0.5, "content_length": "full"},
     "corrupt": {"nbytes": 16, "at": 0.5},
     "slow": {"bytes_per_second": 65536},
+    "endless": {"bytes_per_second": 1 << 20},
+    "redirect": {"location": "http://downloads.example.com/export.zip"},
 }
 _ALLOWED_OPTS: dict[str, set[str]] = {kind: set(opts) for kind, opts in _DEFAULTS.items()}
 
@@ -119,6 +138,8 @@ class FaultPlan:
             raise ConfigError(f"unknown fault kind {kind!r}; use one of {KINDS}")
         if kind in DOWNLOAD_KINDS and endpoint != "download":
             raise ConfigError(f"fault kind {kind!r} applies to the 'download' endpoint only")
+        if kind in EXPORT_KINDS and endpoint != "export":
+            raise ConfigError(f"fault kind {kind!r} applies to the 'export' endpoint only")
         unknown = set(opts) - _ALLOWED_OPTS.get(kind, set())
         if unknown:
             raise ConfigError(f"fault {kind!r} takes no option(s) {sorted(unknown)}")
@@ -157,6 +178,8 @@ class FaultPlan:
                 if rule.endpoint not in ("*", endpoint):
                     continue
                 if rule.kind in DOWNLOAD_KINDS and endpoint != "download":
+                    continue
+                if rule.kind in EXPORT_KINDS and endpoint != "export":
                     continue
                 if rule.ratio is not None and rule._rng.random() >= rule.ratio:
                     continue

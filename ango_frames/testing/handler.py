@@ -12,22 +12,22 @@ import hmac
 import re
 import socket
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
 from ango_frames.errors import ApiError, BadRequest
 from ango_frames.testing import api
+from ango_frames.testing.downloads import serve_download
 from ango_frames.testing.faults import Fault
+from ango_frames.testing.records import DownloadRecord, HubBackend, RequestRecord
 
-if TYPE_CHECKING:
-    from ango_frames.testing.hub import LocalHub
-
-__all__ = ["DownloadRecord", "HubHandler", "RequestRecord"]
+__all__ = ["HubHandler"]
 
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"/v2/project/([^/]+)"), "project"),
+    ("GET", re.compile(r"/v2/task/([^/]+)"), "task"),
     ("GET", re.compile(r"/v2/export"), "export"),
     ("POST", re.compile(r"/v2/import/labels"), "import_labels"),
     ("POST", re.compile(r"/v2/attachments"), "attachments"),
@@ -41,27 +41,12 @@ _EXPIRED = (
 _NO_KEY = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code></Error>'
 
 
-class RequestRecord(NamedTuple):
-    """One request as the hub saw it; never the api key, only whether one was sent."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    had_api_key: bool
-
-
-class DownloadRecord(NamedTuple):
-    """One request for an export zip; pre-signed links must work without ``apikey``."""
-
-    token: str
-    had_api_key: bool
-
-
-def _route(method: str, path: str) -> tuple[str | None, str | None]:
+def _route(method: str, raw_path: str) -> tuple[str | None, str | None]:
+    """Route on the path as sent (``%2F`` stays inside one segment), then decode the id."""
     for verb, pattern, name in _ROUTES:
-        match = pattern.fullmatch(path)
+        match = pattern.fullmatch(raw_path)
         if match and verb == method:
-            return name, match.group(1) if match.groups() else None
+            return name, unquote(match.group(1)) if match.groups() else None
     return None, None
 
 
@@ -73,9 +58,10 @@ class HubHandler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes: with Nagle on, the body waits for the client's
     # delayed ACK of the headers, which cost about 40 ms per request on loopback.
     disable_nagle_algorithm = True
+    _fault: Fault | None = None
 
     @property
-    def hub(self) -> LocalHub:
+    def hub(self) -> HubBackend:
         return self.server.hub  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -162,18 +148,18 @@ class HubHandler(BaseHTTPRequestHandler):
         path = unquote(url.path)
         query = parse_qs(url.query, keep_blank_values=True)
         sent_key = self.headers.get("apikey")
-        hub._record(
+        hub.log.request(
             RequestRecord(method, path, {k: v[-1] for k, v in query.items()}, sent_key is not None)
         )
         body = self._read_body()
         if body is None:
             return
-        endpoint, arg = _route(method, path)
+        endpoint, arg = _route(method, url.path)
         if endpoint is None:
             self._fail(404, f"Not found: {method} {path}")
             return
         if endpoint == "download":
-            hub._record_download(DownloadRecord(str(arg), sent_key is not None))
+            hub.log.download(DownloadRecord(str(arg), sent_key is not None))
         fault = hub.faults.take(endpoint)
         if fault is not None and self._fault_before(fault):
             return
@@ -184,6 +170,7 @@ class HubHandler(BaseHTTPRequestHandler):
             self._fail(401, "Invalid API KEY")
             return
         idem = self.headers.get("Idempotency-Key") if method == "POST" else None
+        self._fault = fault
         status, payload = self._idempotent(idem, method, path, endpoint, arg, query, body)
         if fault is not None and fault.kind == "drop_after":
             self._drop()
@@ -191,7 +178,7 @@ class HubHandler(BaseHTTPRequestHandler):
         if (
             fault is not None
             and fault.kind == "stall"
-            and hub._sleep(float(fault.option("seconds")))
+            and hub.sleep(float(fault.option("seconds")))
         ):
             self._drop()  # the hub is stopping
             return
@@ -219,7 +206,7 @@ class HubHandler(BaseHTTPRequestHandler):
         elif kind == "expire":
             self._send(403, _EXPIRED, "application/xml")
         elif kind == "latency":
-            self.hub._sleep(float(fault.option("seconds")))
+            self.hub.sleep(float(fault.option("seconds")))
             return False
         else:
             return False
@@ -238,19 +225,9 @@ class HubHandler(BaseHTTPRequestHandler):
         """Apply once per ``Idempotency-Key``: a key seen before gets its stored answer back."""
         if key is None:
             return self._dispatch(endpoint, arg, query, body)
-        hub = self.hub
-        with hub._idem_lock:
-            seen = hub._idempotent.get(key)
-            if seen is not None:
-                if seen[0] != (method, path):
-                    msg = f"Idempotency-Key {key!r} was used for {seen[0][0]} {seen[0][1]}."
-                    return 422, orjson.dumps({"status": "fail", "message": msg})
-                hub.replays += 1
-                return seen[1], seen[2]
-            status, payload = self._dispatch(endpoint, arg, query, body)
-            if 200 <= status < 300:  # failures were not applied; a retry must run again
-                hub._idempotent[key] = ((method, path), status, payload)
-            return status, payload
+        return self.hub.idempotency.run(
+            key, method, path, lambda: self._dispatch(endpoint, arg, query, body)
+        )
 
     def _dispatch(
         self, endpoint: str, arg: str | None, query: dict[str, list[str]], raw: bytes
@@ -259,9 +236,14 @@ class HubHandler(BaseHTTPRequestHandler):
         try:
             if endpoint == "project":
                 data = api.get_project(hub.state, str(arg))
+            elif endpoint == "task":
+                data = api.get_task(hub.state, str(arg), query)
             elif endpoint == "export":
-                _, zipped = api.export(hub.state, query, hub.split_size)
-                token = hub._store_export(zipped)
+                parsed, zipped = api.export(hub.state, query, hub.split_size)
+                shared = self._fault is not None and self._fault.kind == "shared_file"
+                # shared_file: one file per project, overwritten by every export of it (the race
+                # the official client warns about); normally every export gets its own link.
+                token = hub.files.put(zipped, f"project-{parsed.project}" if shared else None)
                 data = {"exportPath": f"{hub.base_url}/downloads/{token}.zip"}
             else:
                 try:
@@ -270,7 +252,7 @@ class HubHandler(BaseHTTPRequestHandler):
                     raise BadRequest(400, f"Malformed JSON body: {exc}") from None
                 if endpoint != "annotate" and query:
                     raise BadRequest(400, f"Unknown query parameter: {next(iter(query))}.")
-                if endpoint == "import_labels":
+                if endpoint == "import_labels":  # the spec's body, or the SDK's jsonContent
                     data = api.import_labels(hub.state, body)
                 elif endpoint == "attachments":
                     data = api.import_attachments(hub.state, body)
@@ -287,48 +269,8 @@ class HubHandler(BaseHTTPRequestHandler):
         return 200, orjson.dumps({"status": "success", "data": data})
 
     def _download(self, token: str, fault: Fault | None) -> None:
-        hub = self.hub
-        data = hub.exports.get(token)
+        data = self.hub.files.get(token)
         if data is None:
             self._send(404, _NO_KEY, "application/xml")
             return
-        kind = fault.kind if fault is not None else None
-        if kind in ("drop_after", "stall"):
-            if kind == "stall":
-                hub._sleep(float(fault.option("seconds")))  # type: ignore[union-attr]
-            else:
-                self._drop()
-                return
-        if kind == "corrupt":
-            assert fault is not None
-            buf = bytearray(data)
-            n = max(1, min(int(fault.option("nbytes")), len(buf)))
-            start = min(max(0, int(len(buf) * float(fault.option("at")))), len(buf) - n)
-            for i in range(start, start + n):
-                buf[i] ^= 0xFF
-            data = bytes(buf)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/zip")
-        if kind == "truncate":
-            assert fault is not None
-            keep = int(len(data) * float(fault.option("keep")))
-            if fault.option("content_length") == "full":
-                self.send_header("Content-Length", str(len(data)))
-            else:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data[:keep])
-            self._drop()
-            return
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if kind == "slow":
-            assert fault is not None
-            rate = max(1, int(fault.option("bytes_per_second")))
-            step = max(1, rate // 20)
-            for i in range(0, len(data), step):
-                self.wfile.write(data[i : i + step])
-                if hub._sleep(step / rate):
-                    return
-        else:
-            self.wfile.write(data)
+        serve_download(self, data, fault)

@@ -26,7 +26,14 @@ from ango_frames.errors import ConfigError
 from ango_frames.testing import api
 from ango_frames.testing.demo import build_demo
 from ango_frames.testing.faults import FaultPlan
-from ango_frames.testing.handler import DownloadRecord, HubHandler, RequestRecord
+from ango_frames.testing.handler import HubHandler
+from ango_frames.testing.records import (
+    DownloadRecord,
+    ExportFiles,
+    IdempotencyStore,
+    RequestLog,
+    RequestRecord,
+)
 from ango_frames.testing.store import Asset, Project, Store
 
 __all__ = ["LocalHub", "serve"]
@@ -100,15 +107,11 @@ class LocalHub:
         self.max_body_bytes = max_body_bytes
         self.state = Store(seed)
         self.faults = FaultPlan()
-        self.exports: dict[str, bytes] = {}
-        self.downloads: list[DownloadRecord] = []
-        self.requests: list[RequestRecord] = []
-        self.replays = 0
+        self.log = RequestLog()
+        self.files = ExportFiles()
+        self.idempotency = IdempotencyStore()
         self.errors: list[Exception] = []
         self.project_id: str | None = build_demo(self.state, seed) if demo else None
-        self._idempotent: dict[str, tuple[tuple[str, str], int, bytes]] = {}
-        self._idem_lock = threading.Lock()
-        self._log_lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -214,23 +217,25 @@ class LocalHub:
             raise ConfigError("this hub has no demo project; pass a project id")
         return self.project_id
 
-    # ---------------------------------------------------------------------------- for the handler
+    # ---------------------------------------------------------------------------- logs
 
-    def _record(self, record: RequestRecord) -> None:
-        with self._log_lock:
-            self.requests.append(record)
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.log.requests
 
-    def _record_download(self, record: DownloadRecord) -> None:
-        with self._log_lock:
-            self.downloads.append(record)
+    @property
+    def downloads(self) -> list[DownloadRecord]:
+        return self.log.downloads
 
-    def _store_export(self, data: bytes) -> str:
-        token = secrets.token_hex(16)
-        with self._log_lock:
-            self.exports[token] = data
-        return token
+    @property
+    def exports(self) -> dict[str, bytes]:
+        return self.files.files
 
-    def _sleep(self, seconds: float) -> bool:
+    @property
+    def replays(self) -> int:
+        return self.idempotency.replays
+
+    def sleep(self, seconds: float) -> bool:
         """Sleep, waking early when the hub stops; True if it stopped."""
         return self._stopping.wait(max(0.0, seconds))
 

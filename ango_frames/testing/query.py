@@ -16,6 +16,7 @@ from typing import Any
 
 from ango_frames.errors import BadRequest
 from ango_frames.testing import spec
+from ango_frames.testing.sdk_compat import EXPORT_EXTRA_PARAMS, parse_task_types
 from ango_frames.testing.store import parse_iso
 
 __all__ = ["ExportQuery", "compile_filter", "parse_export_query"]
@@ -64,6 +65,7 @@ class ExportQuery:
     include_metadata: bool = False
     include_history: bool = False
     key_frames_only: bool = False
+    task_types: frozenset[str] | None = None
 
 
 def _json(name: str, text: str) -> Any:
@@ -114,7 +116,7 @@ def parse_export_query(query: dict[str, list[str]], known_projects: set[str]) ->
     """
     params = spec.query_parameters("exportTasks")
     for name, values in query.items():
-        if name not in params:
+        if name not in params and name not in EXPORT_EXTRA_PARAMS:
             raise BadRequest(400, f"Unknown query parameter: {name}.")
         if len(values) != 1:
             raise BadRequest(400, f"Query parameter {name} is given {len(values)} times.")
@@ -146,6 +148,7 @@ def parse_export_query(query: dict[str, list[str]], known_projects: set[str]) ->
         include_metadata=flat.get("includeMetadata") == "true",
         include_history=flat.get("includeHistory") == "true",
         key_frames_only=flat.get("includeOnlyKeyFrames") == "true",
+        task_types=parse_task_types(flat["taskTypes"]) if "taskTypes" in flat else None,
     )
 
 

@@ -72,19 +72,23 @@ def default_stages() -> list[dict[str, Any]]:
     ]
 
 
-def normalize_answer(answer: dict[str, Any] | None) -> dict[str, list[Any]]:
-    """A deep copy of ``answer`` as ``{tools, classifications, relations}``.
+def normalize_answer(answer: dict[str, Any] | None) -> dict[str, Any]:
+    """A deep copy of ``answer`` as ``{tools, classifications, relations}`` (and mask URLs).
 
     Imports and ``/annotate`` send annotations under ``objects``; the stored answer and v3 exports
     call them ``tools``. Either key is accepted here.
     """
     answer = answer or {}
     tools = answer.get("objects", answer.get("tools", []))
-    return {
+    out: dict[str, Any] = {
         "tools": copy.deepcopy(list(tools or [])),
         "classifications": copy.deepcopy(list(answer.get("classifications") or [])),
         "relations": copy.deepcopy(list(answer.get("relations") or [])),
     }
+    for key in ("brushDataUrl", "medicalBrushDataUrl"):  # mask URLs beside the objects
+        if isinstance(answer.get(key), str):
+            out[key] = answer[key]
+    return out
 
 
 @dataclass
@@ -94,7 +98,7 @@ class Task:
     id: str
     asset_id: str
     stage_id: str
-    answer: dict[str, list[Any]]
+    answer: dict[str, Any]
     created_at: str
     updated_at: str
     updated_by: str | None = None

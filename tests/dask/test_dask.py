@@ -414,3 +414,24 @@ def test_exported_tables_go_back_in_partition_by_partition(cluster_client, hub, 
     assert len(results) == tables.rows["tasks"] and set(results["status"]) == {"sent"}
     assert set(results["partition"]) == {0, 1, 2}
     assert {hub.applications(k) for k in results["key"]} == {1}
+
+
+def test_dask_reads_outcomes_as_one_machine_does(cluster_client, hub, tmp_path):
+    """A label whose asset did not match is never acked; verify names it, as on one machine."""
+    frame = _predictions(4, 2).compute()
+    frame.loc[frame["external_id"] == "img-0001.jpg", "external_id"] = "0001.jpg"
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    kwargs = {"base_url": hub.url, "api_key": hub.api_key, "retry": FAST}
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(ImportIncomplete) as err:
+        afd.import_labels(kwargs, hub.project_id, ddf, journal=journal)
+    res = err.value.results
+    assert list(res.loc[res["partition"] == 0, "status"]) == ["unconfirmed"] * 2
+    assert set(res.loc[res["partition"] == 1, "status"]) == {"sent"}
+    acked = [orjson.loads(x) for x in journal.read_bytes().splitlines()[1:]]
+    assert [e["chunk"] for e in acked if e["type"] == "acked"] == [1]
+    with pytest.raises(ImportIncomplete) as err:
+        afd.import_labels(kwargs, hub.project_id, ddf, verify=True)
+    res = err.value.results
+    assert list(res["status"]) == ["sent", "unmatched", "sent", "sent"]
+    assert "unmatched: 0001.jpg" in str(err.value)

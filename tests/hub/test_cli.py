@@ -23,7 +23,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def conn(hub) -> list[str]:
-    return ["--base-url", hub.url, "--api-key", hub.api_key]
+    return ["--base-url", hub.url, f"--api-key={hub.api_key}"]  # a key may start with "-"
 
 
 def test_export_to_parquet_with_filters(shared_hub, tmp_path, capsys):

@@ -143,8 +143,10 @@ TRANSIENT = {
 
 @pytest.mark.parametrize("op", ENDPOINTS, indirect=True)
 @pytest.mark.parametrize("name", list(TRANSIENT))
-def test_transient_faults_recover(hub, op, name):
+def test_transient_faults_recover(hub, op, name, request):
     kind, opts, count = TRANSIENT[name]
+    if kind == "429" and "retry_after" in opts:
+        request.getfixturevalue("real_retry_waits")  # the wait itself is under test
     hub.faults.add(op.endpoint, kind, count=count, **opts)
     started = time.monotonic()
     out = op.run()
@@ -203,7 +205,7 @@ def _path_tail(op: Op) -> str:
     }[op.endpoint]
 
 
-def test_retry_after_as_an_http_date_is_honoured(hub, client):
+def test_retry_after_as_an_http_date_is_honoured(hub, client, real_retry_waits):
     # whole seconds: 1.5 s ahead is at least 0.5 s of waiting
     hub.faults.add(
         "project", "429", retry_after=email.utils.formatdate(time.time() + 1.5, usegmt=True)

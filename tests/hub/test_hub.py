@@ -162,7 +162,9 @@ def test_get_project_lists_ontology_stages_and_batches(hub, http):
         ({"filters": '{"color": "red"}'}, "filters"),
         ({"filters": '{"externalId": {"$regex": "("}}'}, "filters"),
         ({"filters": '{"_id": {"$in": "abc"}}'}, "filters"),
-        ({"taskTypes": '["default"]'}, "taskTypes"),
+        ({"taskTypes": '["default", "review"]'}, "taskTypes"),
+        ({"taskTypes": '"default"'}, "taskTypes"),
+        ({"taskType": '["default"]'}, "taskType"),
     ],
 )
 def test_bad_export_parameters_are_400_naming_the_parameter(hub, http, params, named):

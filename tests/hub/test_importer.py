@@ -139,7 +139,7 @@ def test_chunks_by_count_with_idempotency_keys(hub, client):
     assert "tasks are labeled" in results.loc[0, "reply"]
 
 
-def test_key_is_sha256_of_project_and_chunk_bytes(client, hub):
+def test_key_is_the_content_key_bound_to_the_run(client, hub):
     dry = import_labels(client, "proj", boxes(3), chunk_rows=10, dry_run=True)
     assert isinstance(dry, DryRun) and hub.requests == []
     import orjson
@@ -147,9 +147,14 @@ def test_key_is_sha256_of_project_and_chunk_bytes(client, hub):
     raw = orjson.dumps(dry.chunks[0])
     assert dry.plan.loc[0, "key"] == hashlib.sha256(b"proj" + raw).hexdigest()
     assert dry.plan.loc[0, "sha256"] == hashlib.sha256(raw).hexdigest()
-    import_labels(client, "proj", boxes(3), chunk_rows=10)
-    assert hub.requests[0]["key"] == dry.plan.loc[0, "key"]
+    res = import_labels(client, "proj", boxes(3), chunk_rows=10)
+    run = res.attrs["run"]
+    wire = hashlib.sha256(b"run\0" + run.encode() + b"\0" + dry.plan.loc[0, "key"].encode())
+    assert hub.requests[0]["key"] == wire.hexdigest()
     assert hub.requests[0]["body"] == dry.chunks[0]
+    # a second run of the same rows is a new run: new keys, applied again
+    again = import_labels(client, "proj", boxes(3), chunk_rows=10)
+    assert again.attrs["run"] != run and hub.requests[1]["key"] != hub.requests[0]["key"]
 
 
 def test_chunks_by_bytes():

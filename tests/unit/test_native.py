@@ -25,7 +25,7 @@ from ango_frames import engine
 from ango_frames.errors import ConfigError
 from ango_frames.export.flatten.flattener import Flattener
 from ango_frames.export.flatten.native import Lines, resolve_engine
-from ango_frames.export.records import iter_part_records, plan_parts
+from ango_frames.export.records import iter_part_records, iter_records, plan_parts
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
 from tests.engines import NATIVE, assert_engines_agree, engine_tables, ndjson
 
@@ -257,7 +257,7 @@ def test_lines_blocks_read_by_the_python_engine_too():
     raw = ndjson(POOL[:3]) + b"\n\n"
     out = engine_tables(raw, "python")
     assert out[0]["tasks"].num_rows == 3
-    records = list(iter_part_records(plan_parts(io.BytesIO(raw))[0], raw=True))
+    records = list(iter_records(io.BytesIO(raw), raw=True))
     assert [type(r).__name__ for r in records] == ["Lines"]
     assert [orjson.dumps(r) for r in records[0]] == [orjson.dumps(r) for r in POOL[:3]]
 

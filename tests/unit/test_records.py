@@ -313,7 +313,7 @@ def test_export_file_source_and_provenance() -> None:
 
 
 def test_provenance_drops_url_credentials_and_signatures() -> None:
-    from ango_frames.export.records import _display
+    from ango_frames.export.source import display as _display
 
     shown = _display("https://user:pw@bucket.example.org/e.zip?X-Amz-Signature=abc")
     assert shown == "https://bucket.example.org/e.zip"

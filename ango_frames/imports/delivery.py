@@ -1,0 +1,200 @@
+"""Sending an import's chunks and saying, per item, what the hub did with it.
+
+One status per item (label, attachment, task):
+
+=====================  ======================================================================
+``sent``               the hub's reply said the whole chunk was applied (and, with
+                       ``verify=True``, the export showed this label with its objects)
+``unmatched``          the item found no asset (the reply counted 0 of the chunk, or the
+                       verification export has no task with this key)
+``unconfirmed``        the reply said only K of the chunk's N items matched an asset; which
+                       ones is unknown without ``verify=True``
+``incomplete``         verification found the asset but not everything sent (objects missing)
+``failed``             the request failed, or its reply was not a success
+``not sent``           never sent (an earlier error made every later request pointless)
+``skipped (journal)``  acked in an earlier run of the same journal
+=====================  ======================================================================
+
+A chunk is acked in the journal only when every item in it is ``sent``. The single-machine
+importer runs :func:`send_chunks`; the Dask importer sends on its workers and reads each reply
+with the same :func:`settle`, so outcomes mean the same on both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from ango_frames.errors import AngoError, AuthError, ImportIncomplete
+from ango_frames.imports.chunks import Chunk, plan_fingerprint, request_key
+from ango_frames.imports.journal import Journal
+from ango_frames.imports.outcomes import Outcome, read_reply
+
+__all__ = ["BAD_STATUSES", "Rows", "raise_if_incomplete", "send_chunks", "settle"]
+
+BAD_STATUSES = ("failed", "not sent", "unmatched", "unconfirmed", "incomplete")
+COLUMNS = ["key_field", "key", "chunk", "sent", "status", "verified", "reply", "error"]
+
+
+class Rows:
+    """The per-item result columns, filled chunk by chunk."""
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        n = len(keys)
+        self.keys = keys
+        self.chunk = [-1] * n
+        self.status = ["not sent"] * n
+        self.sent = [False] * n
+        self.verified: list[bool | None] = [None] * n
+        self.reply: list[str | None] = [None] * n
+        self.error: list[str | None] = [None] * n
+        self.run: str | None = None
+
+    def frame(self) -> pd.DataFrame:
+        data: dict[str, Any] = {
+            "key_field": [k[0] for k in self.keys],
+            "key": [k[1] for k in self.keys],
+            "chunk": self.chunk,
+            "sent": self.sent,
+            "status": self.status,
+            "verified": pd.array(self.verified, dtype="boolean"),
+            "reply": self.reply,
+            "error": self.error,
+        }
+        return pd.DataFrame(data)
+
+
+Verifier = Callable[[range], list[str | bool | None]]
+
+
+def settle(rows: Rows, span: range, outcome: Outcome, verify: Verifier | None = None) -> bool:
+    """Write the statuses of one answered chunk; True when it may be acked (all ``sent``)."""
+    if outcome.matched is None:  # not a success, or a reply we cannot read
+        for i in span:
+            rows.status[i], rows.error[i], rows.reply[i] = "failed", outcome.error, outcome.reply
+        return False
+    checks: list[str | bool | None] = [None] * len(span)
+    if verify is not None and (outcome.matched or 0) > 0:
+        try:
+            checks = verify(span)
+        except AngoError as exc:
+            reason = f"verification failed: {type(exc).__name__}: {exc}"
+            for i in span:
+                rows.status[i], rows.error[i], rows.reply[i] = "failed", reason, outcome.reply
+            return False
+    ok = True
+    for i, check in zip(span, checks, strict=True):
+        rows.reply[i] = outcome.reply
+        if check is True:
+            rows.verified[i] = True
+        elif isinstance(check, str):
+            rows.verified[i] = False
+        if isinstance(check, str):
+            no_task = check.startswith("no task")
+            rows.status[i] = "unmatched" if no_task else "incomplete"
+            rows.error[i], ok = check, False
+        elif outcome.applied:
+            rows.status[i], rows.sent[i] = "sent", True
+        elif outcome.matched == 0:
+            rows.status[i], rows.error[i], ok = "unmatched", outcome.error, False
+        elif check is True:
+            rows.status[i], rows.sent[i] = "sent", True
+        else:
+            rows.status[i], ok = "unconfirmed", False
+            rows.error[i] = f"{outcome.error}; verify=True names the ones that did not"
+    return ok
+
+
+def send_chunks(
+    client: Any,
+    kind: str,
+    project: str,
+    chunks: list[Chunk],
+    keys: list[tuple[str, str]],
+    journal: Any,
+    progress: bool,
+    verify: Verifier | None = None,
+) -> Rows:
+    """Send every chunk not acked in ``journal``; the per-item results (never raises for HTTP)."""
+    rows = Rows(keys)
+    log = (
+        Journal(journal, project, kind, plan_fingerprint(kind, project, chunks))
+        if journal is not None
+        else None
+    )
+    run = log.run if log is not None else new_run()
+    rows.run = run
+    stop_reason: str | None = None
+    if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
+        from tqdm.auto import tqdm
+
+        shown: Any = tqdm(chunks, unit="request", desc=f"import {kind}")
+    else:
+        shown = chunks
+    try:
+        for chunk in shown:
+            span = range(chunk.start, chunk.stop)
+            for i in span:
+                rows.chunk[i] = chunk.index
+            if log is not None and log.is_acked(chunk.index, chunk.sha256):
+                for i in span:
+                    rows.status[i] = "skipped (journal)"
+                continue
+            if stop_reason is not None:
+                for i in span:
+                    rows.error[i] = stop_reason
+                continue
+            key = request_key(run, chunk.key)
+            if log is not None:
+                log.sending(chunk.index, key, chunk.sha256)
+            try:
+                answer = client.post(chunk.path, chunk.body, params=chunk.params,
+                                     idempotency_key=key)  # fmt: skip
+            except AngoError as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                for i in span:
+                    rows.status[i], rows.error[i] = "failed", message
+                if isinstance(exc, AuthError):  # every later chunk would be refused the same way
+                    stop_reason = f"not sent after {message}"
+                continue
+            outcome = read_reply(kind, answer, len(span))
+            if settle(rows, span, outcome, verify) and log is not None:
+                log.ack(chunk.index, key, chunk.sha256)
+    finally:
+        if log is not None:
+            log.close()
+    return rows
+
+
+def new_run() -> str:
+    """A fresh import run id (the idempotency keys of one run are unique to it)."""
+    return uuid.uuid4().hex
+
+
+def raise_if_incomplete(results: pd.DataFrame, requests: int, kind: str, journaled: bool) -> None:
+    """Raise ``ImportIncomplete`` saying exactly what went and what did not, if anything failed."""
+    bad = results["status"].isin(BAD_STATUSES)
+    if not bad.any():
+        return
+    counts = results.loc[bad, "status"].value_counts()
+    said = ", ".join(f"{n} {status}" for status, n in counts.items())
+    failed = results.loc[bad, "chunk"].nunique()
+    named = []
+    for status in ("unmatched", "incomplete", "unconfirmed"):
+        picked = results.loc[results["status"] == status, "key"]
+        if len(picked):
+            more = f" and {len(picked) - 10} more" if len(picked) > 10 else ""
+            named.append(f"{status}: {', '.join(map(str, picked.head(10)))}{more}")
+    first = results.loc[bad, "error"].dropna()
+    hint = " Re-run with the same journal to send only what did not go." if journaled else ""
+    names = f" {'; '.join(named)}." if named else ""
+    raise ImportIncomplete(
+        f"{failed} of {requests} request(s) did not go through in full: {int(bad.sum())} of "
+        f"{len(results)} {kind} item(s) not applied ({said}; {int((~bad).sum())} sent or "
+        f"already acked).{names} First error: {first.iloc[0] if len(first) else 'unknown'}."
+        f"{hint}",
+        results,
+    )
