@@ -30,6 +30,7 @@ from ango_frames.errors import (
     TransportError,
     UnknownKeysWarning,
 )
+from ango_frames.export.flatten.native import engine
 from ango_frames.export.parquet import export_to_parquet
 from ango_frames.export.tables import ExportTables, read_export
 from ango_frames.export_file import ExportFile
@@ -90,6 +91,7 @@ __all__ = [
     "attachments_payload",
     "build_labels",
     "contact_sheet",
+    "engine",
     "export_since_last",
     "export_to_parquet",
     "import_attachments",

@@ -32,6 +32,7 @@ from ango_frames.errors import ExportFormatError, RepairedTextWarning
 
 __all__ = [
     "Ctx",
+    "Lines",
     "decode",
     "exceeds_depth",
     "iter_ndjson",
@@ -261,6 +262,47 @@ def sniff(chunks: Iterator[bytes], ctx: Ctx) -> tuple[str, Iterator[bytes], int,
     return kind, chain([buf], it), offset, line, last_nl
 
 
+class Lines:
+    """A block of whole ndjson lines, handed as it is to the native flattening core.
+
+    ``record(pos, k)`` reads the line starting at byte ``pos`` of ``data`` (the ``k``-th line
+    of the block) exactly as :func:`iter_ndjson` does, with its errors and their positions: the
+    core hands back every record it does not read itself. Iterating gives every record.
+    """
+
+    __slots__ = ("_read", "data", "max_depth")
+
+    def __init__(
+        self, data: bytes, read: Callable[[bytes, int, int], Any], max_depth: int = 64
+    ) -> None:
+        self.data = data
+        self._read = read  # (line, pos, k) -> record, raising positioned errors
+        self.max_depth = max_depth
+
+    def record(self, pos: int, k: int) -> tuple[Any, int]:
+        """The record of the (non-blank) line at ``pos`` and the position after it."""
+        nl = self.data.find(b"\n", pos)
+        end = len(self.data) if nl < 0 else nl
+        return self._read(self.data[pos:end], pos, k), end + 1
+
+    def __iter__(self) -> Iterator[Any]:
+        pos = k = 0
+        data = self.data
+        while pos < len(data):
+            nl = data.find(b"\n", pos)
+            end = len(data) if nl < 0 else nl
+            ln = data[pos:end]
+            if ln and not ln.isspace():
+                yield self._read(ln, pos, k)
+            pos, k = end + 1, k + 1
+
+
+def _line_count(block: bytes, last: bool) -> int:
+    """The lines of ``block`` as ``iter_ndjson`` counts them (a last line may lack its newline)."""
+    n = block.count(b"\n")
+    return n + 1 if last and block and not block.endswith(b"\n") else n
+
+
 def iter_ndjson(
     chunks: Iterator[bytes],
     ctx: Ctx,
@@ -268,11 +310,13 @@ def iter_ndjson(
     offset: int = 0,
     line: int | None = 1,
     stop: int | None = None,
-) -> Iterator[dict[str, Any]]:
+    raw: bool = False,
+) -> Iterator[Any]:
     """Records of ndjson text whose first byte is at ``offset``; only lines starting before stop.
 
     ``line`` is the line number of the first byte, or None when unknown (then ctx.lines_before
-    is asked, only to word an error).
+    is asked, only to word an error). With ``raw``, blocks of whole lines come as
+    :class:`Lines` (for the native flattener) instead of records.
     """
     rel_line = 0  # lines read so far
     pending: list[bytes] = []
@@ -286,8 +330,41 @@ def iter_ndjson(
 
         return locate
 
-    def lines_of(block: bytes, last: bool) -> Iterator[dict[str, Any]]:
+    def read(ln: bytes, rel: int, off: int, checked: bool) -> dict[str, Any]:
+        try:
+            obj = orjson.loads(ln)
+        except orjson.JSONDecodeError:
+            obj = None
+        if type(obj) is not dict:  # raises, or repairs a lone surrogate
+            obj = decode(ln, ctx, fail_at(rel, off, ln), record=None)
+        if not checked and exceeds_depth(ln, max_depth):
+            raise ctx.error(
+                f"JSON nested deeper than max_depth={max_depth}", **fail_at(rel, off, ln)(0)
+            )
+        return obj
+
+    def raw_block(block: bytes, last: bool) -> Iterator[Lines]:
         nonlocal rel_line, block_off
+        cut = len(block)
+        if stop is not None and block_off + cut > stop:
+            at = stop - block_off
+            nl = block.find(b"\n", at - 1) if at > 0 else -1
+            cut = 0 if at <= 0 else (len(block) if nl < 0 else nl + 1)
+        if cut < len(block):
+            block, last = block[:cut], False
+        if block:
+            first_rel, first_off = rel_line, block_off
+            yield Lines(
+                block, lambda ln, pos, k: read(ln, first_rel + k, first_off + pos, False), max_depth
+            )
+        rel_line += _line_count(block, last)
+        block_off += len(block)
+
+    def lines_of(block: bytes, last: bool) -> Iterator[Any]:
+        nonlocal rel_line, block_off
+        if raw:
+            yield from raw_block(block, last)
+            return
         lines = block.split(b"\n")
         if not last or not lines[-1]:
             lines.pop()  # the empty string after the final newline
@@ -298,18 +375,7 @@ def iter_ndjson(
                 block_off = off
                 return
             if ln and not ln.isspace():
-                try:
-                    obj = orjson.loads(ln)
-                except orjson.JSONDecodeError:
-                    obj = None
-                if type(obj) is not dict:  # raises, or repairs a lone surrogate
-                    obj = decode(ln, ctx, fail_at(rel_line, off, ln), record=None)
-                if not checked and exceeds_depth(ln, max_depth):
-                    raise ctx.error(
-                        f"JSON nested deeper than max_depth={max_depth}",
-                        **fail_at(rel_line, off, ln)(0),
-                    )
-                yield obj
+                yield read(ln, rel_line, off, checked)
             off += len(ln) + 1
             rel_line += 1
         block_off = off

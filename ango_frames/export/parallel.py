@@ -40,6 +40,7 @@ import pyarrow as pa
 from ango_frames.errors import AngoError, ConfigError
 from ango_frames.export.flatten.columns import conform
 from ango_frames.export.flatten.flattener import BATCH_ROWS, Flattener, flatten_records
+from ango_frames.export.jsonstream import Lines
 from ango_frames.export.records import ExportPart, iter_part_records
 from ango_frames.export.writer import DatasetWriter, filesystem
 
@@ -98,6 +99,7 @@ class PartJob:
     row_group_rows: int = 65536
     partition_by: str | None = None
     raw: bytes = b""  # records as ndjson lines (chunks of one JSON array, see _pipeline)
+    engine: str | None = None  # the flattening engine (None: the default)
 
 
 @dataclass
@@ -127,11 +129,14 @@ class _Failed:
 
 
 def _flatten(job: PartJob, write: Callable[[dict[str, pa.RecordBatch]], None]) -> Flattener:
-    flat = Flattener(job.tables, seen_ids=job.seen_ids)
-    if job.part is None:
-        records: Iterator[Any] = map(orjson.loads, job.raw.split(b"\n"))
+    flat = Flattener(job.tables, seen_ids=job.seen_ids, engine=job.engine)
+    records: Iterator[Any]
+    if job.part is None and flat.native:  # chunks of a JSON array, re-encoded by orjson
+        records = iter([Lines(job.raw, lambda line, _pos, _k: orjson.loads(line))])
+    elif job.part is None:
+        records = map(orjson.loads, job.raw.split(b"\n"))
     else:
-        records = iter_part_records(job.part)
+        records = iter_part_records(job.part, raw=flat.native)
     batch_rows = min(job.row_group_rows, BATCH_ROWS)
     for batches in flatten_records(records, batch_rows=batch_rows, flattener=flat):
         write(batches)

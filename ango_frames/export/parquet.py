@@ -15,6 +15,7 @@ See :mod:`ango_frames.export.writer` for schema widening and the files' ``ango_f
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -39,6 +40,7 @@ from ango_frames.export.flatten.flattener import (
 )
 from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
+from ango_frames.export.threads import Behind, ahead
 from ango_frames.export.writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES, schema_for
@@ -64,14 +66,29 @@ def _progress(progress: bool | str, total: int | None = None, unit: str = " reco
 def _one_process(
     src: Any, storage_options: Any, flat: Flattener, writer: DatasetWriter, wanted: tuple, bar: Any
 ) -> None:
-    records = iter_records(src, storage_options=storage_options)
-    for batches in flatten_records(
-        records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
-    ):
-        writer.write_all(batches, wanted)
-        if bar is not None:
-            bar.n = flat.records
-            bar.refresh()
+    records = iter_records(src, storage_options=storage_options, raw=flat.native)
+    behind = None
+    if flat.native:  # the core drops the GIL: a reader and a writer thread beside it
+        records = ahead(records)
+        behind = Behind(lambda batches: writer.write_all(batches, wanted))
+    try:
+        for batches in flatten_records(
+            records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
+        ):
+            if behind is None:
+                writer.write_all(batches, wanted)
+            else:
+                behind.put(batches)
+            if bar is not None:
+                bar.n = flat.records
+                bar.refresh()
+    except BaseException:
+        if behind is not None:
+            with contextlib.suppress(Exception):
+                behind.close()
+        raise
+    if behind is not None:
+        behind.close()
     writer.close({t: flat.schema(t) for t in wanted})
 
 
@@ -133,6 +150,7 @@ def export_to_parquet(
     progress: bool | str = False,
     tables: Iterable[str] | None = None,
     workers: int | None = 1,
+    engine: str | None = None,
     overwrite: bool = False,
 ) -> dict[str, str]:
     """Stream an export into one Parquet dataset per table, in bounded memory.
@@ -165,6 +183,8 @@ def export_to_parquet(
         time; the output is the same whatever the number. A file object, an in-memory
         (``memory://``) source or destination, or an ndjson file of one part is converted in this
         process.
+    engine : {"native", "python"}, optional
+        The flattening engine (default: ``ango_frames.engine()``); the output is the same.
     overwrite : bool
         ``dest`` already holding a dataset is an error unless this is true; then the new
         datasets are written beside the old ones and replace them whole (every table, also
@@ -187,7 +207,7 @@ def export_to_parquet(
     workers = _parallel.resolve_workers(workers)
     wanted = TABLE_NAMES if tables is None else tuple(tables)
     build = set(wanted) | ({"tasks"} if partition_by is not None else set())
-    flat = Flattener(build)
+    flat = Flattener(build, engine=engine)
     wanted = tuple(t for t in flat.tables if t in wanted)
     DatasetWriter(None, "", {}, row_group_rows, partition_by)  # the options, before any writing
     parallel = not (
@@ -209,6 +229,7 @@ def export_to_parquet(
         if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
             bar = _progress(progress, len(parts) if len(parts) > 1 else None, " parts")
             job = _job(build, wanted, writer, target, dest_storage_options)
+            job = replace(job, engine=flat.engine)
             unknown = _in_workers(src, storage_options, parts, job, writer, workers, bar)
         if unknown is None:
             if bar is not None:

@@ -36,10 +36,14 @@ def flatten_part(
     tables: Iterable[str] | None = None,
     limits: ReadLimits | None = None,
     batch_rows: int = BATCH_ROWS,
+    engine: str | None = None,
 ) -> FlatPart:
-    """Read and flatten one part; every requested table is present (possibly with no rows)."""
-    flat = Flattener(tables)
-    records = iter_part_records(part, limits=limits)
+    """Read and flatten one part; every requested table is present (possibly with no rows).
+
+    ``engine`` as for :class:`~ango_frames.export.flatten.flattener.Flattener`.
+    """
+    flat = Flattener(tables, engine=engine)
+    records = iter_part_records(part, limits=limits, raw=flat.native)
     result = flatten_to_tables(records, flat, batch_rows=batch_rows)
     return FlatPart(result, flat.unknown_keys, flat.records)
 

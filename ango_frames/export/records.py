@@ -45,7 +45,8 @@ def iter_records(
     *,
     storage_options: dict[str, Any] | None = None,
     limits: ReadLimits | None = None,
-) -> Iterator[dict[str, Any]]:
+    raw: bool = False,
+) -> Iterator[Any]:
     """Every record of an export, in order, holding one chunk and one record in memory.
 
     Parameters
@@ -56,6 +57,9 @@ def iter_records(
         fsspec options (credentials) for a URL; merged over an ExportFile's own.
     limits : ReadLimits, optional
         Safety limits (zip bombs, nesting depth, member count).
+    raw : bool
+        Give the lines of ndjson text as blocks (``jsonstream.Lines``, for the native
+        flattener) instead of one record each.
 
     Yields
     ------
@@ -71,7 +75,7 @@ def iter_records(
         A truncated or corrupt zip.
     """
     with open_source(src, storage_options, limits) as opened:
-        yield from opened.records()
+        yield from opened.records(raw)
 
 
 def plan_parts(
@@ -116,24 +120,25 @@ def plan_opened(opened: Opened, target_bytes: int = 64 * 2**20) -> list[ExportPa
 
 
 def iter_part_records(
-    part: ExportPart, *, limits: ReadLimits | None = None
-) -> Iterator[dict[str, Any]]:
-    """The records of one :class:`ExportPart`, in order (see :func:`plan_parts`)."""
+    part: ExportPart, *, limits: ReadLimits | None = None, raw: bool = False
+) -> Iterator[Any]:
+    """The records of one :class:`ExportPart`, in order (see :func:`plan_parts`; ``raw`` as for
+    :func:`iter_records`)."""
     limits = limits or ReadLimits()
     source = Source(part.url, dict(part.storage_options), part.fileobj)
     if part.byte_range is not None:
-        yield from _range_records(source, part.byte_range, limits)
+        yield from _range_records(source, part.byte_range, limits, raw)
         return
     with open_source(source, limits=limits) as opened:
         if part.member is None:
-            yield from opened.records()
+            yield from opened.records(raw)
             return
-        yield from opened.member_records(part.member)
+        yield from opened.member_records(part.member, raw)
 
 
 def _range_records(
-    source: Source, byte_range: tuple[int, int], limits: ReadLimits
-) -> Iterator[dict[str, Any]]:
+    source: Source, byte_range: tuple[int, int], limits: ReadLimits, raw: bool = False
+) -> Iterator[Any]:
     start, end = byte_range
     with source.open() as fh:
         first = b""
@@ -163,7 +168,7 @@ def _range_records(
         )
         chunks = chain([first] if first else [], chunks_of(fh))
         yield from js.iter_ndjson(
-            chunks, ctx, offset=offset, line=1 if offset <= 3 else None, stop=end
+            chunks, ctx, offset=offset, line=1 if offset <= 3 else None, stop=end, raw=raw
         )
 
 

@@ -204,15 +204,16 @@ def chunks_of(fh: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
 Sniffed = tuple[str, Iterator[bytes], js.Ctx, int, int, int]  # kind, chunks, ctx, off, line, nl
 
 
-def read_kind(sniffed: Sniffed) -> Iterator[dict[str, Any]]:
-    """The records of a sniffed stream."""
+def read_kind(sniffed: Sniffed, raw: bool = False) -> Iterator[Any]:
+    """The records of a sniffed stream (ndjson lines as ``jsonstream.Lines`` blocks with
+    ``raw``, for the native flattener)."""
     kind, chunks, ctx, off, line, last_nl = sniffed
     if kind == "json":
         return scan.iter_array(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "object":
         return scan.iter_objects(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "ndjson":
-        return js.iter_ndjson(chunks, ctx, offset=off, line=line)
+        return js.iter_ndjson(chunks, ctx, offset=off, line=line, raw=raw)
     return iter(())  # empty
 
 
@@ -300,31 +301,32 @@ class Opened:
             kind = self._kinds[info.filename] = sniffed[0]
         return kind
 
-    def member_records(self, member: str) -> Iterator[dict[str, Any]]:
+    def member_records(self, member: str, raw: bool = False) -> Iterator[Any]:
         """The records of one zip member, by name."""
         infos = [i for i in self.members if i.filename == member]
         if self.kind != "zip" or not infos:
             raise ExportFormatError(f"no data member {member!r} in the zip", self.source.name)
-        return self._member_records(infos[0])
+        return self._member_records(infos[0], raw)
 
-    def _member_records(self, info: zipfile.ZipInfo) -> Iterator[dict[str, Any]]:
+    def _member_records(self, info: zipfile.ZipInfo, raw: bool = False) -> Iterator[Any]:
         if self._first is not None and self._first[0] == info.filename:
             sniffed, self._first = self._first[1], None
         else:
             assert self._zf is not None
             sniffed = sniff_member(self._zf, info, self.source.name, self.limits)
-        return read_kind(sniffed)
+        return read_kind(sniffed, raw)
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every record, in order (zip members in name order); read once."""
+    def records(self, raw: bool = False) -> Iterator[Any]:
+        """Every record, in order (zip members in name order); read once. With ``raw``, ndjson
+        lines come as ``jsonstream.Lines`` blocks (for the native flattener)."""
         if self._zf is None:
             head, self._head = self._head, None
             if head is None:
                 raise RuntimeError("the records of an opened source are read once")
-            yield from read_kind(head)
+            yield from read_kind(head, raw)
             return
         for info in self.members:
-            yield from self._member_records(info)
+            yield from self._member_records(info, raw)
 
     def container_format(self) -> str:
         """``json`` / ``ndjson`` / ``object`` / ``empty`` of one file or a one-member zip,

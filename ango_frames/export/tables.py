@@ -187,11 +187,15 @@ def _read_parts(
     into one table per name (``parallel.run_parts``: one runner, one made-up-id policy)."""
     if len(parts) > 1:
         jobs: Iterable[_parallel.PartJob] = (
-            _parallel.PartJob(part, i, flat.tables) for i, part in enumerate(parts)
+            _parallel.PartJob(part, i, flat.tables, engine=flat.engine)
+            for i, part in enumerate(parts)
         )
     else:
         chunks = _pipeline.chunks_of(opened.records(), _pipeline.CHUNK_BYTES)
-        jobs = (_parallel.PartJob(None, i, flat.tables, raw=raw) for i, raw in enumerate(chunks))
+        jobs = (
+            _parallel.PartJob(None, i, flat.tables, raw=raw, engine=flat.engine)
+            for i, raw in enumerate(chunks)
+        )
     results = _parallel.run_parts(_parallel.table_job, jobs, workers)
     unknown: Counter = Counter()
     tables = {}
@@ -211,6 +215,7 @@ def read_export(
     workers: int | None = 1,
     limits: ReadLimits | None = None,
     dtypes: Mapping[str, Any] | None = None,
+    engine: str | None = None,
 ) -> ExportTables:
     """Read an Ango export into linked, tidy DataFrames.
 
@@ -237,6 +242,8 @@ def read_export(
         ``{"metadata_patient": "string", "metadata_slices": "int64"}`` (an Arrow type name,
         a ``pyarrow.DataType`` or a ``pd.ArrowDtype``). A column the export lacks is added,
         all null; a value that does not convert is a ``ConfigError`` naming the column.
+    engine : {"native", "python"}, optional
+        The flattening engine (default: ``ango_frames.engine()``); the frames are the same.
 
     Returns
     -------
@@ -258,7 +265,7 @@ def read_export(
         are kept in the ``extra`` columns.
     """
     workers = _parallel.resolve_workers(workers)
-    flat = Flattener(tables)
+    flat = Flattener(tables, engine=engine)
     wanted = check_dtypes(dtypes)
     if not is_file_source(src):
         records, provenance = given_records(src)
@@ -274,7 +281,7 @@ def read_export(
             if len(parts) > 1 or (parts and parts[0].kind in _pipeline.ARRAY_KINDS):
                 arrow, unknown = _read_parts(opened, parts, flat, workers)
             else:
-                arrow = flatten_to_tables(opened.records(), flat)
+                arrow = flatten_to_tables(opened.records(raw=flat.native), flat)
                 unknown = flat.unknown_keys
         warn_unknown_keys(unknown, source)
     if wanted and "tasks" in arrow:

@@ -199,7 +199,9 @@ class DatasetWriter:
             path = f"{part.directory}/{self.file_prefix}{part.parts:05d}.parquet"
             part.parts += 1
             self.fs.makedirs(part.directory, exist_ok=True)
-            part.handle = self.fs.open(path, "wb")
+            # a local file through Arrow's own stream: writes then never wait for the GIL
+            local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else ())
+            part.handle = pa.OSFile(path, "wb") if local else self.fs.open(path, "wb")
             schema = with_metadata(table, data.schema, self.provenance)
             part.writer = pq.ParquetWriter(
                 part.handle, schema, use_dictionary=dictionary_columns(table, schema)

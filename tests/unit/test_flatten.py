@@ -13,6 +13,7 @@ import pytest
 from ango_frames.errors import ConfigError
 from ango_frames.export.flatten.flattener import Flattener, flatten_records
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
+from tests.engines import assert_engines_agree, ndjson
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -23,9 +24,16 @@ def _load(rel: str) -> list:
 
 
 def flat(records: list, **kw) -> tuple[dict[str, list[dict]], Flattener]:
-    """Rows of every table as lists of dicts (Arrow -> Python), and the Flattener."""
-    f = Flattener()
+    """Rows of every table as lists of dicts (Arrow -> Python), and the Flattener.
+
+    The same records, as ndjson, also go through both engines (native core and Python),
+    whose tables must be identical.
+    """
+    f = Flattener(engine="python")
     batches = list(flatten_records(records, flattener=f, **kw))
+    raw = ndjson(records)
+    if raw is not None:
+        assert_engines_agree(raw, **kw)
     out: dict[str, list[dict]] = {t: [] for t in TABLE_NAMES}
     for batch in batches:
         for name, b in batch.items():

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ango_frames.errors import AngoError, UnknownKeysWarning
 from ango_frames.export.records import ReadLimits, iter_records
 from ango_frames.export.tables import read_export
+from tests.engines import assert_engines_agree
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -69,6 +70,7 @@ def _read(raw: bytes, how: str) -> Any:
         warnings.simplefilter("ignore", UnknownKeysWarning)
         if how == "records":
             return list(iter_records(io.BytesIO(raw), limits=ReadLimits(max_depth=16)))
+        assert_engines_agree(raw)  # the native core and the Python flattener: same tables, errors
         return read_export(io.BytesIO(raw))
 
 

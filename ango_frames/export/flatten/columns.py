@@ -151,6 +151,8 @@ def _convert(column: pa.Array, typ: pa.DataType) -> pa.Array:
 
 def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.RecordBatch | pa.Table:
     """``batch`` with exactly the columns of ``schema`` (missing ones null, narrower widened)."""
+    if batch.schema.equals(schema):
+        return batch
     n = batch.num_rows
     names = set(batch.schema.names)
     arrays = []

@@ -47,7 +47,9 @@ from ango_frames.export.flatten.keys import (
     HOLDERS,
     RELATION_SHAPE,
 )
+from ango_frames.export.flatten.native import flatten_native, resolve_engine
 from ango_frames.export.flatten.tasks import TaskRows
+from ango_frames.export.jsonstream import Lines
 from ango_frames.schemas import DYNAMIC_PREFIXES, SCHEMAS, TABLE_NAMES, dynamic_field
 
 __all__ = ["BATCH_ROWS", "Flattener", "flatten_records", "flatten_to_tables", "warn_unknown_keys"]
@@ -82,6 +84,10 @@ class Flattener(TaskRows):
     ----------
     tables : iterable of str, optional
         Only these tables are built (default: all of ``schemas.TABLE_NAMES``).
+    engine : {"native", "python"}, optional
+        Who flattens blocks of ndjson lines (:class:`~ango_frames.export.jsonstream.Lines`):
+        the native core when it is built (the default, unless ``$ANGO_FRAMES_ENGINE`` says
+        ``python``), with this class as its fallback, or this class alone. Same tables either way.
 
     Attributes
     ----------
@@ -91,8 +97,14 @@ class Flattener(TaskRows):
     """
 
     def __init__(
-        self, tables: Iterable[str] | None = None, *, seen_ids: Mapping[str, int] | None = None
+        self,
+        tables: Iterable[str] | None = None,
+        *,
+        seen_ids: Mapping[str, int] | None = None,
+        engine: str | None = None,
     ) -> None:
+        self.engine = resolve_engine(engine)
+        self.native = self.engine == "native"
         wanted = TABLE_NAMES if tables is None else tuple(tables)
         bad = [t for t in wanted if t not in SCHEMAS]
         if bad:
@@ -100,6 +112,7 @@ class Flattener(TaskRows):
         self.tables = tuple(t for t in TABLE_NAMES if t in wanted)
         self.unknown_keys: Counter = Counter()
         self.records = 0
+        self.python_records = 0  # records the native core handed to this class
         self._rows: dict[str, Any] = {t: ([] if t in wanted else _Drop()) for t in TABLE_NAMES}
         self._keep_tasks = "tasks" in self.tables
         self._dyn_rows: list[dict | None] = []  # metadata_* / context_* values per tasks row
@@ -233,13 +246,16 @@ def flatten_records(
     if batch_rows < 1:
         raise ConfigError(f"batch_rows must be >= 1, got {batch_rows}")
     flat = flattener if flattener is not None else Flattener(tables)
+    if flat.native:
+        yield from _gc_paused(flatten_native(records, flat, batch_rows))
+        return
     add = flat.add
     # The buffers hold up to batch_rows tuples per table, and CPython's cyclic GC would walk them
     # again and again while they grow (measured: ~40% of the time). Nothing here makes cycles, so
     # the collector is paused while a batch is built and restored before each yield.
     _pause_gc()
     try:
-        for record in records:
+        for record in _records_of(records):
             add(record)
             if flat.pending_rows() >= batch_rows:
                 out = flat.flush()
@@ -253,6 +269,29 @@ def flatten_records(
         _resume_gc()
     if last:
         yield last
+
+
+def _records_of(items: Iterable[Any]) -> Iterator[Any]:
+    """Records, with blocks of ndjson lines (for the native core) read record by record."""
+    for item in items:
+        if type(item) is Lines:
+            yield from item
+        else:
+            yield item
+
+
+def _gc_paused(batches: Iterator[dict[str, pa.RecordBatch]]) -> Iterator[dict[str, pa.RecordBatch]]:
+    """``batches`` with the cyclic GC paused while each one is built (see flatten_records)."""
+    _pause_gc()
+    try:
+        for out in batches:
+            _resume_gc()
+            try:
+                yield out
+            finally:
+                _pause_gc()
+    finally:
+        _resume_gc()
 
 
 # The collector is shared by every thread: it is paused while any thread builds a batch and put

@@ -1,0 +1,61 @@
+"""The optional native flattening core (C++17), built by ``pip install -e .`` / ``pip install .``.
+
+Everything else lives in pyproject.toml. When the extension cannot be compiled (no compiler,
+no Python headers), the install still succeeds and ango_frames runs its pure-Python engine;
+``ango_frames.engine()`` tells which one is in use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+_SRC = "ango_frames/export/flatten/_native"
+_FALLBACK = "ango_frames: native core not built ({}); the pure-Python engine is in use"
+
+
+class _OptionalBuildExt(build_ext):
+    """build_ext that reports a failed compile in one line instead of failing the install."""
+
+    _failed = False
+
+    def _report(self, error: BaseException) -> None:
+        if not self._failed:
+            self._failed = True
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            print(_FALLBACK.format(first), file=sys.stderr)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as error:
+            self._report(error)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as error:
+            self._report(error)
+
+
+_CORE = Extension(
+    "ango_frames.export.flatten._core",
+    sources=[f"{_SRC}/{name}" for name in ("module.cc", "flatten.cc", "json.cc", "arrow_c.cc")],
+    depends=[f"{_SRC}/{name}" for name in ("arrow_c.h", "json.h", "flatten.h", "timestamps.h")],
+    language="c++",
+    extra_compile_args=[
+        "-std=c++17",
+        "-O2",
+        "-fvisibility=hidden",
+        *os.environ.get("ANGO_FRAMES_CFLAGS", "").split(),
+    ],
+    extra_link_args=os.environ.get("ANGO_FRAMES_LDFLAGS", "").split(),
+)
+
+setup(
+    ext_modules=[] if os.environ.get("ANGO_FRAMES_NO_NATIVE") else [_CORE],
+    cmdclass={"build_ext": _OptionalBuildExt},
+)
