@@ -101,7 +101,8 @@ class LocalHub:
     ) -> None:
         if api_key is not None and not api_key:
             raise ConfigError("api_key must be a non-empty string (or None for a random one)")
-        self._api_key = api_key or secrets.token_urlsafe(24)
+        # starts with a letter: a key starting with "-" would be read as a flag by a CLI
+        self._api_key = api_key or "k" + secrets.token_urlsafe(24)
         self.host = host
         self._port = port
         self.split_size = split_size
