@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -31,8 +31,9 @@ from ango_frames.export.flatten.columns import KIND_TYPES, dynamic_array
 from ango_frames.export.jsonstream import Lines
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES, dynamic_field
 
-if TYPE_CHECKING:
-    from ango_frames.export.flatten.flattener import Flattener
+#: The Python ``Flattener`` that drives the core (typed loosely: the flattener imports this module,
+#: so this one does not import it back).
+Flattener = Any
 
 _core: Any
 try:
