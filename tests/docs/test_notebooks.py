@@ -71,7 +71,13 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     client = nbclient.NotebookClient(
         nb, km=km, timeout=60, resources={"metadata": {"path": str(work)}}
     )
-    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    try:
+        client.execute()  # raises CellExecutionError, naming the cell, on any error
+    finally:
+        # nbclient leaves a kernel it did not create running: stop it gracefully, so that the
+        # kernel's own exit clean-up (temporary export files) runs
+        if km.has_kernel:
+            km.shutdown_kernel(now=False)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
