@@ -136,7 +136,13 @@ def execute(nb: nbformat.NotebookNode, workdir: Path, timeout: int = 90) -> None
                 record_timing=False,
                 resources={"metadata": {"path": str(workdir)}},
             )
-            client.execute()
+            try:
+                client.execute()
+            finally:
+                # nbclient leaves a kernel it was given running: stop it gracefully, so that the
+                # kernel's own exit clean-up (temporary export files) runs
+                if km.has_kernel:
+                    km.shutdown_kernel(now=False)
 
 
 def scrub(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
