@@ -41,6 +41,9 @@ def _plain(value: Any, path: str, bad: list[tuple[str, str, Any]]) -> Any:
     """``value`` with numpy types made plain; problems appended to ``bad`` as (path, reason,
     value)."""
     kind = type(value)
+    if kind is int and not -(2**63) <= value < 2**64:  # JSON numbers past 64 bits: not sendable
+        bad.append((path, Reason.NOT_FINITE.value, str(value)))
+        return None
     if kind is str or kind is bool or kind is int or value is None:
         return value
     if isinstance(value, float):  # also numpy's float64, a float subclass
