@@ -159,7 +159,8 @@ class Journal:
             self._fh.truncate(keep)
             data = data[:keep]
         entries = []
-        for number, line in enumerate(data.splitlines(), 1):
+        # split on "\n" only: a stray "\r" inside a line must not shift the line numbers
+        for number, line in enumerate(data.split(b"\n"), 1):
             if not line.strip():
                 continue
             try:

@@ -9,7 +9,7 @@ was acked, or raises ``ConfigError`` naming the line: never ``KeyError`` / ``Typ
 from __future__ import annotations
 
 import orjson
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ango_frames.errors import ConfigError
@@ -66,6 +66,8 @@ JSONISH = st.recursive(
     junk=st.binary(min_size=1, max_size=40).filter(lambda b: b"\n" not in b and b.strip())
     | JSONISH.map(orjson.dumps),
 )
+@example(line=0, junk=b"\r\x00")  # a carriage return inside a line (found by CI)
+@example(line=3, junk=b'{"a": 1}\r{"b": 2}')
 def test_a_garbled_line_is_a_config_error_naming_it_or_harmless(tmp_path_factory, line, junk):
     path = tmp_path_factory.mktemp("j") / "j.jsonl"
     data, acked = _written(path)
