@@ -133,6 +133,18 @@ def _limit(kind: Any) -> Any:
     return parse
 
 
+#: The export download's limits: ``Client.export`` keyword -> (type, metavar, what, default).
+_DOWNLOAD_LIMITS = {
+    "max_download_bytes": (positive_int, "N", "size cap of the export download in bytes", "32 GiB"),
+    "download_deadline": (
+        _positive_seconds,
+        "SECONDS",
+        "seconds the whole export download may take",
+        "4 hours",
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``ango-frames`` (help texts: see ``ango_frames.cli_common``)."""
     parser = Parser(
@@ -155,20 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="table file format written under DEST (default: %(default)s)",
     )
     _add_export_request_flags(p)
-    p.add_argument(
-        "--max-download-bytes",
-        type=_limit(positive_int),
-        default=_CLIENT_DEFAULT,
-        metavar="N",
-        help="size cap of the export download in bytes; 0 lifts it (default: 32 GiB)",
-    )
-    p.add_argument(
-        "--download-deadline",
-        type=_limit(_positive_seconds),
-        default=_CLIENT_DEFAULT,
-        metavar="SECONDS",
-        help="seconds the whole export download may take; 0 lifts it (default: 4 hours)",
-    )
+    for name, (kind, metavar, what, default) in _DOWNLOAD_LIMITS.items():
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_limit(kind),
+            default=_CLIENT_DEFAULT,
+            metavar=metavar,
+            help=f"{what}; 0 lifts it (default: {default})",
+        )
     p.add_argument(
         "--partition-by",
         choices=["stage", "batch"],
@@ -288,7 +294,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     client = _client(args)
     limits = {
         name: getattr(args, name)
-        for name in ("max_download_bytes", "download_deadline")
+        for name in _DOWNLOAD_LIMITS
         if getattr(args, name) is not _CLIENT_DEFAULT
     }
     export = client.export(args.project, _export_request(args), dest=args.keep_zip, **limits)

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from ango_frames.export.flatten.keys import GEOMETRY_KEYS as DOCUMENTED_GEOMETRY_KEYS
 from ango_frames.testing.query import ExportQuery, in_range
 from ango_frames.testing.store import Asset, Project, Task, parse_iso
 
@@ -31,17 +32,8 @@ __all__ = [
     "task_document",
 ]
 
-GEOMETRY_KEYS = (
-    "bounding-box",
-    "rotated-bounding-box",
-    "polygon",
-    "polyline",
-    "point",
-    "segmentation",
-    "ner",
-    "pdf",
-    "spline",
-)
+#: The documented geometry keys, and ``spline`` (a tool the hub stores that the docs do not list).
+GEOMETRY_KEYS = (*DOCUMENTED_GEOMETRY_KEYS, "spline")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 

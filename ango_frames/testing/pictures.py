@@ -14,20 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ango_frames.export.flatten.keys import GEOMETRY_KEYS
 from ango_frames.look.png import encode_png
 from ango_frames.look.raster import box_ring, rings_mask
 from ango_frames.look.shapes import shape_of
 
 __all__ = ["CLASS_RGB", "render_picture", "tool_row"]
 
-_GEOMETRY_KEYS = (
-    "bounding-box",
-    "rotated-bounding-box",
-    "polygon",
-    "polyline",
-    "point",
-    "segmentation",
-)
 CLASS_RGB = {
     "car": (52, 101, 164),
     "person": (204, 0, 0),
@@ -42,7 +35,7 @@ _OTHER = (193, 125, 17)
 
 def tool_row(tool: dict[str, Any]) -> dict[str, Any] | None:
     """A stored ``tools`` entry as the objects-table row ``shape_of`` reads; None if no geometry."""
-    for key in _GEOMETRY_KEYS:
+    for key in GEOMETRY_KEYS:  # ner / pdf rows have no picture shape: shape_of skips them
         if key not in tool:
             continue
         geo = tool[key]

@@ -81,26 +81,15 @@ GEOMETRY_KEYS = (
     "ner",
     "pdf",
 )
-# keys of an entry that are not geometry
-OBJECT_KEYS = frozenset(
-    (
-        "objectId",
-        "schemaId",
-        "title",
-        "classifications",
-        "page",
-        "interpolationStopped",
-        "medical-brush",
-        "lock",
-        "metadata",
-        "isKeyFrame",
-        "keyFrame",
-        "keyframe",
-        "ocr",
-    )
+# every entry of a task's lists (tools, classifications, relations): its id, class, page, nested
+# answers and annotation metadata
+_ENTRY_KEYS = frozenset(("objectId", "schemaId", "title", "page", "classifications", "metadata"))
+KEY_FRAME_KEYS = frozenset(("isKeyFrame", "keyFrame", "keyframe"))
+# keys of a tool entry that are not geometry
+OBJECT_KEYS = (
+    _ENTRY_KEYS | KEY_FRAME_KEYS | {"interpolationStopped", "medical-brush", "lock", "ocr"}
 )
 OBJECT_QUIET = frozenset(("masks",))  # legacy mask URLs: kept in `extra`, not warned about
-KEY_FRAME_KEYS = frozenset(("isKeyFrame", "keyFrame", "keyframe"))
 OCR_KEYS = frozenset(("text", "confidence"))
 # inside a geometry
 BOX_KEYS = frozenset(("x", "y", "width", "height", "objectId"))
@@ -118,35 +107,15 @@ SEGMENTATION_KEYS = frozenset(("zones",))
 ZONE_KEYS = frozenset(("region", "holes"))
 
 # --- classifications, relations (§3, §4), annotation metadata (§1.5) ---------------------------
-CLASSIFICATION_KEYS = frozenset(
-    (
-        "objectId",
-        "schemaId",
-        "title",
-        "tool",
-        "answer",
-        "classifications",
-        "page",
-        "interpolationStopped",
-        "columnField",
-        "lock",
-        "metadata",
-    )
-)
-RELATION_KEYS = frozenset(
-    (
-        "objectId",
-        "schemaId",
-        "title",
-        "from",
-        "to",
-        "direction",
-        "group",
-        "page",
-        "metadata",
-        "classifications",
-    )
-)
+CLASSIFICATION_KEYS = _ENTRY_KEYS | {
+    "tool",
+    "answer",
+    "interpolationStopped",
+    "columnField",
+    "lock",
+}
+RELATION_SHAPE = frozenset(("from", "to", "group"))
+RELATION_KEYS = _ENTRY_KEYS | RELATION_SHAPE | {"direction"}
 AUDIT_KEYS = frozenset(
     ("createdAt", "createdBy", "createdIn", "updatedAt", "updatedBy", "updatedIn", "description")
 )
@@ -173,56 +142,36 @@ ASSET_KEYS = frozenset(
         "consensus",
     )
 )
-TASK_KEYS = frozenset(
-    (
+CONTAINERS = frozenset(("tools", "objects", "classifications", "relations"))
+# what a task, or one snapshot of its stage history, holds: its stage, who finished it and how
+# long it took, and its answer
+_STAGE_KEYS = frozenset(("stage", "stageId"))
+_DONE_KEYS = frozenset(("completedAt", "completedBy", "duration", "duration(ms)"))
+_ANSWER_KEYS = CONTAINERS | {"brushDataUrl", "medicalBrushDataUrl"}
+REVIEW_KEYS = _DONE_KEYS | {"status"}
+TASK_KEYS = (
+    _STAGE_KEYS
+    | REVIEW_KEYS  # legacy (v2) tasks carry their review at the top
+    | _ANSWER_KEYS
+    | {
         "taskId",
-        "stage",
-        "stageId",
         "updatedAt",
         "updatedBy",
-        "tools",
-        "objects",
-        "classifications",
-        "relations",
-        "brushDataUrl",
-        "medicalBrushDataUrl",
         "stageHistory",
         "totalDuration",
         "consensusAverage",
         "consensusDetailed",
-        "status",
-        "completedAt",
-        "completedBy",
-        "duration(ms)",
-        "duration",
         "isSkipped",
         "review",
         "isBenchmark",
         "benchmark",
         "issues",
-    )
+    }
 )
+HISTORY_KEYS = _STAGE_KEYS | _DONE_KEYS | _ANSWER_KEYS | {"reviewStatus"}
 BARE_KEYS = ASSET_KEYS | TASK_KEYS
 QUIET = frozenset(("issues",))  # known, kept in `extra` as JSON, not warned about
-REVIEW_KEYS = frozenset(("status", "completedBy", "completedAt", "duration(ms)", "duration"))
 REVIEW_QUIET = frozenset(("isSkipped",))  # documented (NRRD sample), no column of its own
-HISTORY_KEYS = frozenset(
-    (
-        "stage",
-        "stageId",
-        "duration",
-        "duration(ms)",
-        "completedAt",
-        "completedBy",
-        "tools",
-        "objects",
-        "classifications",
-        "relations",
-        "brushDataUrl",
-        "medicalBrushDataUrl",
-        "reviewStatus",
-    )
-)
 ISSUE_KEYS = frozenset(
     (
         "_id",
@@ -254,7 +203,5 @@ ISSUE_QUIET = frozenset(
 COMMENT_KEYS = frozenset(("createdBy", "content", "createdAt"))
 ISSUE_ASSET_KEYS = frozenset(("externalId", "batches"))
 GEOMETRY = frozenset(GEOMETRY_KEYS)
-RELATION_SHAPE = frozenset(("from", "to", "group"))
-CONTAINERS = frozenset(("tools", "objects", "classifications", "relations"))
 # keys that make a record a task (or an asset) rather than one entry of a task's lists
 HOLDERS = frozenset(("tools", "objects", "relations", "taskId", "externalId", "data", "assetId"))
