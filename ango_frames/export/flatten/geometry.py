@@ -24,6 +24,7 @@ from ango_frames.export.flatten.keys import (
     SEGMENTATION_KEYS,
     ZONE_KEYS,
     keep_unknown,
+    known_dicts,
 )
 
 __all__ = ["NO_GEOM", "N_GEOM", "geometry", "line3d"]
@@ -83,12 +84,10 @@ def _segmentation(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, 
     raw = g.get("zones")
     zones = None
     if raw is not None:
-        if type(raw) is not list:
+        if known_dicts(raw, ZONE_KEYS) is None:
             raise _BadShape
         zones = []
         for zone in raw:
-            if type(zone) is not dict or not ZONE_KEYS.issuperset(zone):
-                raise _BadShape
             holes = zone.get("holes")
             # the legacy field table prints holes as one flat ring: wrap it into a list of rings
             if holes and type(holes[0]) is list and holes[0] and type(holes[0][0]) in (int, float):
@@ -110,14 +109,9 @@ def _ner(g: Any, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:
 def _rects(raw: Any) -> list | None:
     if raw is None:
         return None
-    if type(raw) is not list:
+    if known_dicts(raw, RECT_KNOWN) is None:
         raise _BadShape
-    out = []
-    for r in raw:
-        if type(r) is not dict or not RECT_KNOWN.issuperset(r):
-            raise _BadShape
-        out.append({k: r.get(k) for k in RECT_KEYS})
-    return out
+    return [{k: r.get(k) for k in RECT_KEYS} for r in raw]
 
 
 def _pdf(g: Any, key: str, extra: dict | None, unknown: Counter) -> tuple[tuple, Any]:

@@ -20,6 +20,7 @@ from ango_frames.export.flatten.keys import (
     ISSUE_KEYS,
     ISSUE_QUIET,
     keep_unknown,
+    known_dicts,
 )
 from ango_frames.export.flatten.timestamps import BAD, ts_ms
 
@@ -54,12 +55,10 @@ def _position_values(position: Any) -> Any:
 
 def _comments(comments: Any) -> list | None:
     """Issue comments as structs; None (raw kept in ``extra``) when they hold anything else."""
-    if type(comments) is not list:
+    if known_dicts(comments, COMMENT_KEYS) is None:
         return None
     out = []
     for c in comments:
-        if type(c) is not dict or not COMMENT_KEYS.issuperset(c):
-            return None
         at = ts_ms(c.get("createdAt"))
         if at is BAD or not all(
             v is None or type(v) is str for v in (c.get("createdBy"), c.get("content"))

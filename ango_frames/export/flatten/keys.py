@@ -9,6 +9,7 @@ A key outside these sets is kept in the row's ``extra`` JSON and counted as unkn
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 __all__ = [
     "ASSET_KEYS",
@@ -46,6 +47,7 @@ __all__ = [
     "TASK_KEYS",
     "ZONE_KEYS",
     "keep_unknown",
+    "known_dicts",
 ]
 
 
@@ -68,6 +70,17 @@ def keep_unknown(
             if key not in quiet:
                 unknown[count_as + key] += 1
     return extra
+
+
+def known_dicts(value: Any, known: frozenset) -> list | None:
+    """``value`` when it is a list of dicts that hold only ``known`` keys, else None (a list
+    kept raw by the caller: comments, segmentation zones, PDF rects)."""
+    if type(value) is not list:
+        return None
+    for d in value:
+        if type(d) is not dict or not known.issuperset(d):
+            return None
+    return value
 
 
 # --- tool entries (docs/format.md §2) ----------------------------------------------------------
