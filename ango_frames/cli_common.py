@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from ango_frames.api.client import REGIONS
-from ango_frames.errors import AngoError, ConfigError, RequestTimeout, TransportError
+from ango_frames.errors import AngoError, ConfigError, RequestTimeout, TransportError, causes
 
 __all__ = [
     "Parser",
@@ -226,22 +226,9 @@ _FLAG_FOR = [
 ]
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and its causes: ``__cause__``, ``__context__``, urllib3's ``.reason``."""
-    todo: list[Any] = [exc]
-    seen: set[int] = set()
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
-
-
 def _reason(exc: BaseException) -> str:
     """What went wrong on the wire, in a few words (``connection refused``), or ``str(exc)``."""
-    for item in _chain(exc):
+    for item in causes(exc):
         if (
             isinstance(item, ConnectionRefusedError)
             or getattr(item, "errno", 0) == errno.ECONNREFUSED

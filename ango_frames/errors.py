@@ -33,6 +33,7 @@ so errors cross process boundaries (Dask, multiprocessing) with all their attrib
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
@@ -59,6 +60,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UnknownKeysWarning",
+    "causes",
     "redact_url",
     "scrub_secret",
 ]
@@ -283,3 +285,17 @@ def scrub_secret(text: str, secret: str | None) -> str:
     for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
         text = text.replace(form, "***")
     return text
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions under it, each once: ``__cause__``, ``__context__``, urllib3's
+    ``.reason`` and exceptions held in ``args`` (how requests wraps what the socket raised)."""
+    todo: list[Any] = [exc]
+    seen: set[int] = set()
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]

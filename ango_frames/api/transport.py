@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from ango_frames import errors
 from ango_frames.api.ratelimit import TokenBucket
-from ango_frames.errors import redact_url, scrub_secret
+from ango_frames.errors import causes, redact_url, scrub_secret
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -355,19 +355,12 @@ class Transport:
 def _os_reason(exc: BaseException) -> OSError | None:
     """A fresh copy of the operating system's error under ``exc`` (refused, reset, DNS), if any:
     it says what went wrong on the wire and holds neither the request nor the key."""
-    todo: list[Any] = [exc]
-    seen: set[int] = set()
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
+    for item in causes(exc):
         if type(item).__module__ == "builtins" and isinstance(item, OSError):
             try:
                 return type(item)(item.errno, item.strerror)
             except Exception:
                 return OSError(item.errno, item.strerror)
-        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
     return None
 
 
