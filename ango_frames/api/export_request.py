@@ -96,6 +96,11 @@ def _cli(kind: str, help: str, flag: str | None = None, **extra: Any) -> dict[st
     return {"cli": {"kind": kind, "help": help, "flag": flag, **extra}}
 
 
+def _switch(help: str) -> Any:
+    """A yes / no option, off unless asked for (a ``--flag`` of the CLI)."""
+    return field(default=False, metadata=_cli("switch", help))
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     """What to export: every option of ``GET /export`` except the project.
@@ -135,24 +140,12 @@ class ExportRequest:
             none="every batch",
         ),
     )
-    include_metadata: bool = field(
-        default=False, metadata=_cli("switch", "asset metadata (metadata_* columns)")
-    )
-    include_history: bool = field(
-        default=False, metadata=_cli("switch", "each task's stage history")
-    )
-    include_only_key_frames: bool = field(
-        default=False, metadata=_cli("switch", "only key frames of video objects")
-    )
-    include_idle_blur_durations: bool = field(
-        default=False, metadata=_cli("switch", "idle and blur durations")
-    )
-    send_email: bool = field(
-        default=False, metadata=_cli("switch", "ask the hub to e-mail the export link")
-    )
-    notify: bool = field(
-        default=False, metadata=_cli("switch", "ask the hub to notify when the export is ready")
-    )
+    include_metadata: bool = _switch("asset metadata (metadata_* columns)")
+    include_history: bool = _switch("each task's stage history")
+    include_only_key_frames: bool = _switch("only key frames of video objects")
+    include_idle_blur_durations: bool = _switch("idle and blur durations")
+    send_email: bool = _switch("ask the hub to e-mail the export link")
+    notify: bool = _switch("ask the hub to notify when the export is ready")
     updated_at: Any = field(default=None, metadata=_cli("range", "updated"))
     created_at: Any = field(default=None, metadata=_cli("range", "created"))
     filters: Mapping[str, Any] | None = field(

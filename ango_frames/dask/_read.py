@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from ango_frames.export.flatten.columns import conform
 from ango_frames.export.flatten.flattener import Flattener, warn_unknown_keys
 from ango_frames.export.parts import FlatPart, flatten_part, unify
 from ango_frames.export.records import ExportPart, ReadLimits, plan_parts, source_provenance
-from ango_frames.export.tables import ExportTables
+from ango_frames.export.tables import ExportTables, TableSet
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import SCHEMAS, TABLE_NAMES
 
@@ -77,7 +77,7 @@ def _frame(flat: FlatPart, name: str, schema: pa.Schema, offset: int) -> pd.Data
     return frame
 
 
-class DaskExportTables:
+class DaskExportTables(TableSet[dd.DataFrame]):
     """The tidy tables of one or more exports: one ``dask.dataframe.DataFrame`` per table.
 
     Mirrors :class:`ango_frames.ExportTables`: an attribute per table (tasks, objects,
@@ -102,16 +102,6 @@ class DaskExportTables:
         The tables that were built; the others are empty frames.
     """
 
-    tasks: dd.DataFrame
-    objects: dd.DataFrame
-    classifications: dd.DataFrame
-    relations: dd.DataFrame
-    stage_history: dd.DataFrame
-    history_objects: dd.DataFrame
-    history_classifications: dd.DataFrame
-    history_relations: dd.DataFrame
-    issues: dd.DataFrame
-
     def __init__(
         self,
         frames: dict[str, dd.DataFrame],
@@ -131,24 +121,6 @@ class DaskExportTables:
         self.parts = list(parts or [])
         self.records = records
         self.rows = {name: 0 for name in TABLE_NAMES} | dict(rows or {})
-
-    def names(self) -> tuple[str, ...]:
-        """The table names, in schema order."""
-        return TABLE_NAMES
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(TABLE_NAMES)
-
-    def __getitem__(self, name: str) -> dd.DataFrame:
-        if name not in TABLE_NAMES:
-            raise KeyError(name)
-        frame: dd.DataFrame = getattr(self, name)
-        return frame
-
-    def items(self) -> Iterator[tuple[str, dd.DataFrame]]:
-        """(name, frame) pairs, in schema order."""
-        for name in TABLE_NAMES:
-            yield name, getattr(self, name)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={self.rows[name]}" for name in TABLE_NAMES)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -36,10 +36,46 @@ from ango_frames.export.writer import filesystem
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import TABLE_NAMES
 
-__all__ = ["ExportTables", "read_export"]
+__all__ = ["ExportTables", "TableSet", "read_export"]
 
 
-class ExportTables:
+F = TypeVar("F")
+
+
+class TableSet(Generic[F]):
+    """One frame per table of ``schemas.TABLE_NAMES``: an attribute each, and read as a mapping
+    in schema order. The base of :class:`ExportTables` (pandas) and the Dask reader's tables."""
+
+    tasks: F
+    objects: F
+    classifications: F
+    relations: F
+    stage_history: F
+    history_objects: F
+    history_classifications: F
+    history_relations: F
+    issues: F
+
+    def names(self) -> tuple[str, ...]:
+        """The table names, in schema order."""
+        return TABLE_NAMES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLE_NAMES)
+
+    def __getitem__(self, name: str) -> F:
+        if name not in TABLE_NAMES:
+            raise KeyError(name)
+        frame: F = getattr(self, name)
+        return frame
+
+    def items(self) -> Iterator[tuple[str, F]]:
+        """(name, frame) pairs, in schema order."""
+        for name in TABLE_NAMES:
+            yield name, getattr(self, name)
+
+
+class ExportTables(TableSet[pd.DataFrame]):
     """The tidy tables of one export: one ``pandas.DataFrame`` attribute per table.
 
     Attributes
@@ -51,16 +87,6 @@ class ExportTables:
         Where the export came from (source, format, members, export parameters). Never secrets.
     """
 
-    tasks: pd.DataFrame
-    objects: pd.DataFrame
-    classifications: pd.DataFrame
-    relations: pd.DataFrame
-    stage_history: pd.DataFrame
-    history_objects: pd.DataFrame
-    history_classifications: pd.DataFrame
-    history_relations: pd.DataFrame
-    issues: pd.DataFrame
-
     def __init__(
         self, frames: dict[str, pd.DataFrame], provenance: dict[str, Any] | None = None
     ) -> None:
@@ -68,24 +94,6 @@ class ExportTables:
             frame = frames.get(name)
             setattr(self, name, empty_frame(name) if frame is None else frame)
         self.provenance = dict(provenance or {})
-
-    def names(self) -> tuple[str, ...]:
-        """The table names, in schema order."""
-        return TABLE_NAMES
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(TABLE_NAMES)
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        if name not in TABLE_NAMES:
-            raise KeyError(name)
-        frame: pd.DataFrame = getattr(self, name)
-        return frame
-
-    def items(self) -> Iterator[tuple[str, pd.DataFrame]]:
-        """(name, frame) pairs, in schema order."""
-        for name in TABLE_NAMES:
-            yield name, getattr(self, name)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={len(frame)}" for name, frame in self.items())

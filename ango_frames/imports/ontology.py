@@ -7,8 +7,9 @@ shared by two classes is an error here, never a guess: the real hub picks one of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ango_frames.errors import ConfigError
@@ -177,26 +178,34 @@ class Ontology:
 
     # ---- lookups -------------------------------------------------------------------------
     @staticmethod
-    def _by_title(title: str, candidates: Iterable[Any], what: str) -> Any:
-        found = [c for c in candidates if c.title == title]
+    def _find(
+        classes: Mapping[str, Any],
+        schema_id: str | None,
+        title: str | None,
+        candidates: Callable[[], Iterable[Any]],
+        what: str,
+    ) -> Any:
+        """``classes[schema_id]``, or the one of ``candidates()`` titled ``title``."""
+        if schema_id is not None:
+            try:
+                return classes[schema_id]
+            except KeyError:
+                raise ConfigError(f"no {what} with schemaId {schema_id!r}") from None
+        text = str(title)
+        found = [c for c in candidates() if c.title == text]
         if not found:
-            raise ConfigError(f"no {what} titled {title!r}")
+            raise ConfigError(f"no {what} titled {text!r}")
         if len(found) > 1:
             ids = ", ".join(c.schema_id for c in found)
             raise ConfigError(
-                f"{len(found)} {what}s are titled {title!r} (schemaIds {ids}); "
+                f"{len(found)} {what}s are titled {text!r} (schemaIds {ids}); "
                 "use schema_id: the hub would pick one at random"
             )
         return found[0]
 
     def tool(self, schema_id: str | None = None, *, title: str | None = None) -> ToolClass:
         """The object class with this schemaId, or with this (unique) title."""
-        if schema_id is not None:
-            try:
-                return self.tools[schema_id]
-            except KeyError:
-                raise ConfigError(f"no tool with schemaId {schema_id!r}") from None
-        return self._by_title(str(title), self.tools.values(), "tool")
+        return self._find(self.tools, schema_id, title, self.tools.values, "tool")
 
     def classification(
         self, schema_id: str | None = None, *, title: str | None = None, parent: str | None = None
@@ -206,12 +215,8 @@ class Ontology:
         ``parent`` is the schemaId of a tool or a classification; ``None`` means the global
         classifications (title lookups only; schemaId lookups are global).
         """
-        if schema_id is not None:
-            try:
-                return self.classifications[schema_id]
-            except KeyError:
-                raise ConfigError(f"no classification with schemaId {schema_id!r}") from None
-        return self._by_title(str(title), self.children(parent), "classification")
+        children = partial(self.children, parent)  # called for a title lookup only
+        return self._find(self.classifications, schema_id, title, children, "classification")
 
     def children(self, parent: str | None) -> list[ClassificationClass]:
         """The classifications directly under a tool or classification (``None``: global ones)."""
@@ -227,12 +232,7 @@ class Ontology:
 
     def relation(self, schema_id: str | None = None, *, title: str | None = None) -> RelationClass:
         """The relation class with this schemaId, or with this (unique) title."""
-        if schema_id is not None:
-            try:
-                return self.relations[schema_id]
-            except KeyError:
-                raise ConfigError(f"no relation with schemaId {schema_id!r}") from None
-        return self._by_title(str(title), self.relations.values(), "relation")
+        return self._find(self.relations, schema_id, title, self.relations.values, "relation")
 
     def tool_type(self, schema_id: str) -> str | None:
         """The ``tool`` of an object class (``bounding-box``, ``polygon``, ...), or ``None``."""
