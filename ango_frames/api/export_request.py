@@ -96,6 +96,15 @@ def _cli(kind: str, help: str, flag: str | None = None, **extra: Any) -> dict[st
     return {"cli": {"kind": kind, "help": help, "flag": flag, **extra}}
 
 
+def _names(what: str, by: str, flag: str | None = None) -> Any:
+    """A filter by one or more names of ``what`` (a repeatable flag of the CLI)."""
+    help = f"only tasks in this {what} ({by}); repeatable"
+    return field(
+        default=None,
+        metadata=_cli("list", help, flag, metavar=what.upper(), none=f"every {what}"),
+    )
+
+
 def _switch(help: str) -> Any:
     """A yes / no option, off unless asked for (a ``--flag`` of the CLI)."""
     return field(default=False, metadata=_cli("switch", help))
@@ -121,25 +130,8 @@ class ExportRequest:
     type: str = field(
         default="task", metadata=_cli("choice", "export tasks or issues", choices=TYPES)
     )
-    stage: str | Sequence[str] | None = field(
-        default=None,
-        metadata=_cli(
-            "list",
-            "only tasks in this stage (id or name); repeatable",
-            metavar="STAGE",
-            none="every stage",
-        ),
-    )
-    batches: str | Sequence[str] | None = field(
-        default=None,
-        metadata=_cli(
-            "list",
-            "only tasks in this batch (id); repeatable",
-            flag="--batch",
-            metavar="BATCH",
-            none="every batch",
-        ),
-    )
+    stage: str | Sequence[str] | None = _names("stage", "id or name")
+    batches: str | Sequence[str] | None = _names("batch", "id", flag="--batch")
     include_metadata: bool = _switch("asset metadata (metadata_* columns)")
     include_history: bool = _switch("each task's stage history")
     include_only_key_frames: bool = _switch("only key frames of video objects")

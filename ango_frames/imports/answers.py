@@ -15,7 +15,14 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ango_frames.imports.asset_keys import as_bool, as_int, id_column, made_up_ids, object_values
+from ango_frames.imports.asset_keys import (
+    as_bool,
+    as_int,
+    id_column,
+    made_up_ids,
+    object_column,
+    object_values,
+)
 from ango_frames.imports.ontology import ClassificationClass, Ontology
 from ango_frames.imports.problems import Problems, Reason
 
@@ -112,11 +119,7 @@ def tidy_entries(
     sid, title = id_column(frame, "schema_id"), id_column(frame, "title")
     # a real classification id is sent back as the answer's objectId; a made-up one is not
     real_cid = pd.notna(cid) & ~made_up_ids(cid, id_column(frame, "task_id"), "c")
-    answers = (
-        object_values(frame["answer"])
-        if "answer" in frame.columns
-        else np.full(n, None, dtype=object)
-    )
+    answers = object_column(frame, "answer")
     index = as_int(frame, "answer_index")
     is_list = as_bool(frame, "answer_is_list", problems)
     is_json = as_bool(frame, "answer_is_json", problems)

@@ -25,6 +25,7 @@ __all__ = [
     "group_bounds",
     "id_column",
     "made_up_ids",
+    "object_column",
     "object_values",
 ]
 
@@ -65,6 +66,13 @@ def object_values(series: pd.Series) -> np.ndarray:
         values = values.copy()
         values[missing] = None
     return values
+
+
+def object_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """``frame[column]`` as :func:`object_values` gives it; all ``None`` without that column."""
+    if column not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return object_values(frame[column])
 
 
 def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import orjson
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.imports.asset_keys import object_values
+from ango_frames.imports.asset_keys import object_column, object_values
 from ango_frames.imports.options import BOX_FORMATS
 from ango_frames.imports.problems import Problems, finite_check, float_column
 from ango_frames.imports.shapes import listy, notna_mask, shapes_3d
@@ -257,11 +257,7 @@ def _pdf(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[An
     problems.add(ok & ~(ph > 0), "pdf_page_height", "non_positive_size", ph)
     problems.add(ok & ((page < 1) | (page != np.round(page))), "pdf_page", "wrong_type", page)
     ok = rows & ~problems.bad
-    text = (
-        object_values(frame["pdf_text"])
-        if "pdf_text" in frame.columns
-        else np.full(len(frame), None, dtype=object)
-    )
+    text = object_column(frame, "pdf_text")
     for pos in np.flatnonzero(ok).tolist():
         value: dict[str, Any] = {
             "x1": float(x1[pos]),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.imports.asset_keys import as_int, id_column, made_up_ids, object_values
+from ango_frames.imports.asset_keys import as_int, id_column, made_up_ids, object_column
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.problems import Problems
 
@@ -80,11 +80,7 @@ def build_relations(
     direction = id_column(frame, "direction")
     rid = id_column(frame, "relation_id")
     real_rid = pd.notna(rid) & ~made_up_ids(rid, id_column(frame, "task_id"), "r")
-    groups = (
-        object_values(frame["group_object_ids"])
-        if "group_object_ids" in frame.columns
-        else np.full(n, None, dtype=object)
-    )
+    groups = object_column(frame, "group_object_ids")
     page = as_int(frame, "page")
     out: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     for i in range(n):
