@@ -224,66 +224,46 @@ class AngoAccessor:
         _training.require_columns(self._df, [key], "df.ango.split")
         return _training.split_by_asset(self._df, validation=validation, key=key, seed=seed)
 
-    def to_coco(
+    def _with_tasks(
         self,
-        tasks: pd.DataFrame,
-        dest: str | None = None,
-        *,
-        classes: Iterable[str] | Mapping[str, int] | None = None,
-        segmentation: str | None = None,
-        storage_options: Mapping[str, Any] | None = None,
+        tasks: Any,
+        needed_for: str,
+        task_columns: Iterable[str] = ("task_id", "external_id"),
+        columns: Iterable[str] = _EXPORT_OBJECT_COLUMNS,
+    ) -> pd.DataFrame:
+        """``tasks``, once it and this frame are known to hold the columns the method needs."""
+        tasks = _require_frame(tasks, "tasks")
+        _training.require_columns(self._df, columns, needed_for)
+        _training.require_columns(tasks, task_columns, f"{needed_for} (tasks)")
+        return tasks
+
+    def to_coco(
+        self, tasks: pd.DataFrame, dest: str | None = None, **options: Any
     ) -> dict[str, Any]:
         """COCO JSON of this ``objects`` table; written to ``dest`` if given.
 
-        Delegates to :func:`ango_frames.training.to_coco`; ``tasks`` is the export's tasks
-        table (file names and image sizes); ``segmentation`` is None (boxes), ``"polygon"`` or
-        ``"rle"``.
+        Delegates to :func:`ango_frames.training.to_coco` (options ``classes``,
+        ``segmentation``, ``storage_options``); ``tasks`` is the export's tasks table (file names
+        and image sizes); ``segmentation`` is None (boxes), ``"polygon"`` or ``"rle"``.
         """
-        tasks = _require_frame(tasks, "tasks")
-        _training.require_columns(self._df, _EXPORT_OBJECT_COLUMNS, "df.ango.to_coco")
-        _training.require_columns(tasks, ["task_id", "external_id"], "df.ango.to_coco (tasks)")
-        return _training.to_coco(
-            self._df,
-            tasks,
-            dest,
-            classes=classes,
-            segmentation=segmentation,
-            storage_options=storage_options,
-        )
+        tasks = self._with_tasks(tasks, "df.ango.to_coco")
+        return _training.to_coco(self._df, tasks, dest, **options)
 
-    def to_yolo(
-        self,
-        tasks: pd.DataFrame,
-        dest_dir: str,
-        *,
-        classes: Iterable[str] | Mapping[str, int] | None = None,
-        task: str = "detect",
-        storage_options: Mapping[str, Any] | None = None,
-    ) -> dict[str, int]:
+    def to_yolo(self, tasks: pd.DataFrame, dest_dir: str, **options: Any) -> dict[str, int]:
         """YOLO label files (one ``.txt`` per image, plus ``classes.txt``) under ``dest_dir``.
 
-        Delegates to :func:`ango_frames.training.to_yolo`; ``tasks`` is the export's tasks
-        table, whose ``metadata_width`` / ``metadata_height`` normalise the boxes. Returns the
-        class index used.
+        Delegates to :func:`ango_frames.training.to_yolo` (options ``classes``, ``task``,
+        ``storage_options``); ``tasks`` is the export's tasks table, whose ``metadata_width`` /
+        ``metadata_height`` normalise the boxes. Returns the class index used.
         """
-        tasks = _require_frame(tasks, "tasks")
-        _training.require_columns(self._df, _EXPORT_OBJECT_COLUMNS, "df.ango.to_yolo")
-        _training.require_columns(
-            tasks,
-            ["task_id", "external_id", "metadata_width", "metadata_height"],
-            "df.ango.to_yolo (tasks)",
-        )
-        return _training.to_yolo(
-            self._df, tasks, dest_dir, classes=classes, task=task, storage_options=storage_options
-        )
+        sizes = ("task_id", "external_id", "metadata_width", "metadata_height")
+        tasks = self._with_tasks(tasks, "df.ango.to_yolo", sizes)
+        return _training.to_yolo(self._df, tasks, dest_dir, **options)
 
     # -- pictures and masks (ango_frames.look) ---------------------------------------------------
 
     def _look_frames(self, tasks: Any, needed_for: str) -> pd.DataFrame:
-        tasks = _require_frame(tasks, "tasks")
-        _training.require_columns(self._df, ["task_id", "tool", "title"], needed_for)
-        _training.require_columns(tasks, ["task_id"], f"{needed_for} (tasks)")
-        return tasks
+        return self._with_tasks(tasks, needed_for, ["task_id"], ["task_id", "tool", "title"])
 
     def plot_asset(self, tasks: pd.DataFrame, key: str, **options: Any) -> Any:
         """Draw one asset's objects (of this ``objects`` table) over its image; the Axes.

@@ -217,6 +217,23 @@ def test_to_coco_and_to_yolo_write_files(demo, tmp_path):
     assert (tmp_path / "yolo" / "classes.txt").read_text().split() == list(index)
 
 
+def test_to_coco_and_to_yolo_pass_their_options_through(demo, tmp_path):
+    """The options reach the training functions; a misspelt one fails as the function does."""
+    tables, _ = demo
+    coco = tables.objects.ango.to_coco(tables.tasks, classes=["person", "car"])
+    assert [(c["id"], c["name"]) for c in coco["categories"]] == [(1, "person"), (2, "car")]
+    polygons = tables.objects.ango.to_coco(tables.tasks, segmentation="polygon")
+    assert any(a.get("segmentation") for a in polygons["annotations"])
+    index = tables.objects.ango.to_yolo(
+        tables.tasks, str(tmp_path / "yolo"), classes=["person", "car"]
+    )
+    assert list(index) == ["person", "car"]
+    with pytest.raises(TypeError, match="clases"):
+        tables.objects.ango.to_coco(tables.tasks, clases=["car"])
+    with pytest.raises(TypeError, match="clases"):
+        tables.objects.ango.to_yolo(tables.tasks, str(tmp_path / "y2"), clases=["car"])
+
+
 # -- wrong frames: MissingColumnsError naming the columns --------------------------------------
 
 
