@@ -242,20 +242,12 @@ def draw_sheet(
     fig = Figure(figsize=(ncols * size, nrows * size * 0.8 + 0.6), dpi=draw.pop("dpi", 100))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     palette = class_colors(objects, by, colors)
+    # every asset with its answers, in the sheet's palette; one legend for the sheet, not one each
+    cell: dict[str, Any] = dict(
+        classifications=classifications, by=by, colors=palette, legend=False
+    )
     for ax, key in zip(axes.ravel(), keys):
-        title = (titles or {}).get(key)
-        draw_asset(
-            objects,
-            tasks,
-            key,
-            classifications=classifications,
-            ax=ax,
-            by=by,
-            colors=palette,
-            legend=False,
-            title=title,
-            **draw,
-        )
+        draw_asset(objects, tasks, key, ax=ax, title=(titles or {}).get(key), **cell, **draw)
     for ax in axes.ravel()[len(keys) :]:
         ax.set_axis_off()
     shown = set(
