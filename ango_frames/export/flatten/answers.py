@@ -8,12 +8,12 @@ docs/format.md §3 (answers) and §4 (relations).
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 import orjson
 
 from ango_frames.export.flatten.keys import CLASSIFICATION_KEYS, RELATION_KEYS, keep_unknown
+from ango_frames.export.flatten.scope import Scope
 from ango_frames.export.flatten.timestamps import NO_AUDIT, audit
 
 __all__ = ["add_classifications", "add_relations", "json_text"]
@@ -35,35 +35,26 @@ def json_text(value: Any) -> str:
 
 
 def add_classifications(
-    items: Any,
-    task_id: str,
-    object_id: str | None,
-    parent_id: str | None,
-    id_prefix: str,
-    counter: list[int],
-    sink: Any,
-    order: int | None,
-    unknown: Counter,
+    items: Any, scope: Scope, object_id: str | None, parent_id: str | None
 ) -> None:
     """Append one row per answer value of every classification in ``items``, recursively.
 
     ``object_id`` is the owning object (None for global classifications) and is inherited by
     nested classifications; ``parent_id`` is the parent classification's id. A classification
-    without ``objectId`` gets ``<id_prefix>/c<n>`` (``counter[0]`` counts per task, depth first;
-    ``counter[1]`` counts the ids made up, of every kind).
+    without ``objectId`` gets ``<prefix>/c<n>`` (n: ``scope.counter[0]``, counting per task,
+    depth first).
     """
     if type(items) is not list:
         items = [items]
-    append = sink.append
-    lead = (task_id,) if order is None else (task_id, order)
+    append = scope.classifications.append
+    lead, counter, unknown = scope.lead, scope.counter, scope.unknown
     extra: dict | None
     cid: Any
     for item in items:
         if type(item) is not dict:
             # not a classification at all: keep it, visibly, as a row of its own
-            cid = f"{id_prefix}/c{counter[0]}"
+            cid = scope.made_id("c", counter[0])
             counter[0] += 1
-            counter[1] += 1
             unknown["classification(not a dict)"] += 1
             append(
                 (
@@ -80,8 +71,7 @@ def add_classifications(
         get = item.get
         cid = get("objectId")
         if cid is None:
-            cid = f"{id_prefix}/c{counter[0]}"
-            counter[1] += 1
+            cid = scope.made_id("c", counter[0])
         counter[0] += 1
         kind = get("tool")
         meta = get("metadata")
@@ -117,42 +107,30 @@ def add_classifications(
             append((*head, json_text(answer), None, False, True, None, *tail))
         children = get("classifications")
         if children is not None and children != []:
-            add_classifications(
-                children, task_id, object_id, cid, id_prefix, counter, sink, order, unknown
-            )
+            add_classifications(children, scope, object_id, cid)
 
 
-def add_relations(
-    items: Any,
-    task_id: str,
-    id_prefix: str,
-    sink: Any,
-    csink: Any,
-    ccounter: list[int],
-    order: int | None,
-    unknown: Counter,
-) -> None:
+def add_relations(items: Any, scope: Scope) -> None:
     """Append one row per relation: kind ``group`` when it has ``group``, else ``single``.
 
-    A relation without ``objectId`` gets ``<id_prefix>/r<n>`` (n = its position). Classifications
+    A relation without ``objectId`` gets ``<prefix>/r<n>`` (n = its position). Classifications
     nested in a relation (not documented, accepted) go to ``classifications`` with ``object_id``
     set to the relation's id.
     """
     if type(items) is not list:
         items = [items]
-    append = sink.append
+    append = scope.relations.append
+    lead, unknown = scope.lead, scope.unknown
     for n, item in enumerate(items):
         if type(item) is not dict:
-            row = (task_id, f"{id_prefix}/r{n}") + (None,) * 8 + NO_AUDIT + ({"relation": item},)
-            ccounter[1] += 1
+            made = scope.made_id("r", n)
             unknown["relation(not a dict)"] += 1
-            append(row if order is None else (row[0], order, *row[1:]))
+            append((*lead, made, *(None,) * 8, *NO_AUDIT, {"relation": item}))
             continue
         get = item.get
         rid = get("objectId")
         if rid is None:
-            rid = f"{id_prefix}/r{n}"
-            ccounter[1] += 1
+            rid = scope.made_id("r", n)
         extra: dict | None = None
         values, extra = audit(get("metadata"), extra, unknown)
         if not RELATION_KEYS.issuperset(item):
@@ -160,7 +138,7 @@ def add_relations(
         group = get("group")
         kind = "group" if group is not None else "single"
         row = (
-            task_id,
+            *lead,
             rid,
             get("schemaId"),
             get("title"),
@@ -173,9 +151,7 @@ def add_relations(
             *values,
             extra,
         )
-        append(row if order is None else (row[0], order, *row[1:]))
+        append(row)
         nested = get("classifications")
         if nested is not None and nested != []:
-            add_classifications(
-                nested, task_id, rid, None, id_prefix, ccounter, csink, order, unknown
-            )
+            add_classifications(nested, scope, rid, None)

@@ -21,6 +21,7 @@ from ango_frames.export.flatten.keys import (
     OCR_KEYS,
     keep_unknown,
 )
+from ango_frames.export.flatten.scope import Scope
 from ango_frames.export.flatten.timestamps import NO_AUDIT, audit
 
 __all__ = ["add_objects"]
@@ -131,46 +132,30 @@ def _inner_object_id(entry: dict) -> Any:
     return None
 
 
-def add_objects(
-    items: Any,
-    task_id: str,
-    id_prefix: str,
-    sink: Any,
-    csink: Any,
-    ccounter: list[int],
-    order: int | None,
-    unknown: Counter,
-    start: int = 0,
-) -> None:
+def add_objects(items: Any, scope: Scope, start: int = 0) -> None:
     """Append the rows of every entry of a ``tools`` / ``objects`` list, and their nested
     classifications (``object_id`` = the entry's id).
 
     An entry without ``objectId`` (none at the top nor inside its geometry) gets
-    ``<id_prefix>/o<n>``, n being ``start`` + its position in the list (``objects`` beside
-    ``tools`` continue their numbering; ``ccounter[1]`` counts the ids made up). With ``order``
-    set, rows are for the ``history_*`` tables (``history_order`` after ``task_id``).
+    ``<prefix>/o<n>``, n being ``start`` + its position in the list (``objects`` beside
+    ``tools`` continue their numbering).
     """
     if type(items) is not list:
         items = [items]
-    append = sink.append
+    append = scope.objects.append
+    unknown = scope.unknown
     for n, entry in enumerate(items, start):
         if type(entry) is not dict:
-            lead = (
-                (task_id, f"{id_prefix}/o{n}")
-                if order is None
-                else (task_id, order, f"{id_prefix}/o{n}")
-            )
-            append((*lead, *_NO_HEAD, *NO_GEOM, *_NO_TAIL, {"object": entry}))
-            ccounter[1] += 1
+            made = scope.made_id("o", n)
+            append((*scope.lead, made, *_NO_HEAD, *NO_GEOM, *_NO_TAIL, {"object": entry}))
             unknown["object(not a dict)"] += 1
             continue
         oid = entry.get("objectId")
         if oid is None:
             oid = _inner_object_id(entry)
             if oid is None:
-                oid = f"{id_prefix}/o{n}"
-                ccounter[1] += 1
-        lead = (task_id, oid) if order is None else (task_id, order, oid)
+                oid = scope.made_id("o", n)
+        lead = (*scope.lead, oid)
         frames = entry.get("frames")
         if type(frames) is list and frames:
             base = {k: v for k, v in entry.items() if k != "frames" and k != "classifications"}
@@ -181,13 +166,9 @@ def add_objects(
                     append(_one(base, lead, {"frame": frame}, unknown))
                 nested = frame.get("classifications") if type(frame) is dict else None
                 if nested is not None and nested != []:
-                    add_classifications(
-                        nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
-                    )
+                    add_classifications(nested, scope, oid, None)
         else:
             append(_one(entry, lead, None, unknown))
         nested = entry.get("classifications")
         if nested is not None and nested != []:
-            add_classifications(
-                nested, task_id, oid, None, id_prefix, ccounter, csink, order, unknown
-            )
+            add_classifications(nested, scope, oid, None)

@@ -25,6 +25,7 @@ from ango_frames.export.flatten.keys import (
     keep_unknown,
 )
 from ango_frames.export.flatten.objects import add_objects
+from ango_frames.export.flatten.scope import Scope
 from ango_frames.schemas import DYNAMIC_PREFIXES
 
 __all__ = ["TaskRows"]
@@ -194,8 +195,8 @@ class TaskRows:
     def _content(self, holder: dict, task_id: str, prefix: str, order: int | None) -> int:
         """The tools / objects, classifications and relations of a task or a history snapshot;
         returns how many ids were made up."""
-        unknown, rows = self.unknown_keys, self._rows
-        objects, classes, relations = (
+        rows = self._rows
+        sinks = (
             (rows["objects"], rows["classifications"], rows["relations"])
             if order is None
             else (
@@ -204,26 +205,23 @@ class TaskRows:
                 rows["history_relations"],
             )
         )
-        counter = [0, 0]  # classifications numbered, ids made up
+        lead = (task_id,) if order is None else (task_id, order)
+        scope = Scope(lead, prefix, sinks, self.unknown_keys)
         get = holder.get
         start = 0  # `objects` beside `tools` continue their numbering
         # a present value is read even when falsy (0, false, ""): kept, never dropped
         for key in ("tools", "objects"):
             items = get(key)
             if items is not None and items != []:
-                add_objects(
-                    items, task_id, prefix, objects, classes, counter, order, unknown, start
-                )
+                add_objects(items, scope, start)
                 start += len(items) if type(items) is list else 1
         items = get("classifications")
         if items is not None and items != []:
-            add_classifications(
-                items, task_id, None, None, prefix, counter, classes, order, unknown
-            )
+            add_classifications(items, scope, None, None)
         items = get("relations")
         if items is not None and items != []:
-            add_relations(items, task_id, prefix, relations, classes, counter, order, unknown)
-        return counter[1]
+            add_relations(items, scope)
+        return scope.counter[1]
 
     def _history(self, history: Any, task_id: str, prefix: str) -> int:
         unknown = self.unknown_keys
