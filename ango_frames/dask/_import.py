@@ -85,7 +85,7 @@ def _plan(
     chunks = plan_chunks(
         project,
         "labels",
-        batch.labels,
+        batch.items(),
         "import/labels",
         chunk_rows=chunk_rows,
         chunk_bytes=chunk_bytes,

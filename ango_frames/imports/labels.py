@@ -40,7 +40,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,6 +49,7 @@ from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
+from ango_frames.imports.label_stream import LabelStream
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions, input_frame
@@ -71,7 +71,6 @@ __all__ = [
 BODIES = ("labels", "import-file", "annotate")
 
 
-@dataclass
 class LabelBatch:
     """A built labels payload and what the importer and dry run need to report on it.
 
@@ -79,7 +78,10 @@ class LabelBatch:
     ----------
     body : dict
         The request body: ``{"project": ..., "labels": [...]}`` (ImportLabelsRequest), or
-        ``{"project": ..., "jsonContent": [...]}`` for the import-file body.
+        ``{"project": ..., "jsonContent": [...]}`` for the import-file body. Made (once) when
+        first read; the importers read :attr:`stream` instead and never hold it whole.
+    stream : LabelStream or None
+        The labels written on demand, a range at a time (None for a body given ready-made).
     keys : list of (str, str)
         Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")``.
     row_index : list of numpy.ndarray
@@ -94,18 +96,58 @@ class LabelBatch:
         Every problem found (``row, column, reason, value``), in every input table.
     """
 
-    body: dict[str, Any]
-    keys: list[tuple[str, str]]
-    row_index: list[np.ndarray]
-    scores: pd.DataFrame
-    id_map: pd.DataFrame
-    rejected: pd.DataFrame
-    failures: pd.DataFrame
+    def __init__(
+        self,
+        body: dict[str, Any] | None,
+        keys: list[tuple[str, str]],
+        row_index: list[np.ndarray],
+        scores: pd.DataFrame,
+        id_map: pd.DataFrame,
+        rejected: pd.DataFrame,
+        failures: pd.DataFrame,
+        *,
+        stream: LabelStream | None = None,
+        project: str = "",
+        field: str = "labels",
+    ) -> None:
+        if body is None and stream is None:
+            raise ValueError("a LabelBatch needs a body or a stream")
+        self._body = body
+        self.stream = stream
+        self.project = body.get("project", project) if body is not None else project
+        self.field = field if body is None else ("labels" if "labels" in body else "jsonContent")
+        self.keys = keys
+        self.row_index = row_index
+        self.scores = scores
+        self.id_map = id_map
+        self.rejected = rejected
+        self.failures = failures
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            assert self.stream is not None
+            with no_gc():
+                self._body = {"project": self.project, self.field: list(self.stream.labels())}
+        return self._body
+
+    @body.setter
+    def body(self, value: dict[str, Any]) -> None:
+        self._body = value
 
     @property
     def labels(self) -> list[dict[str, Any]]:
         """The built items: spec labels, or import-file items (``jsonContent``)."""
         return self.body["labels"] if "labels" in self.body else self.body["jsonContent"]
+
+    def items(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+        """Items ``start`` to ``stop``, made on demand (from the body when it was made)."""
+        if self._body is None and self.stream is not None:
+            return self.stream.labels(start, stop)
+        return iter(self.labels[start:stop])
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
     def __repr__(self) -> str:
         n_obj = sum(len(r) for r in self.row_index)
@@ -278,7 +320,6 @@ def build_batch(
     vpos = np.flatnonzero(valid)
     order, starts = group_bounds(rows.codes[vpos], n_assets)
     sorted_pos = vpos[order]
-    objs = rows.dicts(sorted_pos)
     global_cls: dict[int, list[dict[str, Any]]] = {}
     for entry in entries:
         if entry.object_id is None and not entry.bad:
@@ -287,32 +328,20 @@ def build_batch(
     for slot, problems in slots:
         bad = codes[slot][problems.bad]
         rejected_codes[bad[bad >= 0]] = True
-    labels: list[dict[str, Any]] = []
-    label_keys: list[tuple[str, str]] = []
-    row_index: list[np.ndarray] = []
-    label_of_code = np.full(n_assets, -1)
+    # an asset whose rows were all rejected gets no label: an empty one would wipe it
+    empty = starts[1:] == starts[:-1]
+    for parts in (global_cls, rels, brushes):
+        for code, got in parts.items():
+            if got:
+                empty[code] = False
+    sent = ~no_external & ~(empty & rejected_codes)
+    label_codes = np.flatnonzero(sent)
+    flat = body == "import-file"
+    label_keys = [keys.external_field(c) if flat else keys.field(c) for c in label_codes.tolist()]
     index = np.asarray(objects.index)[sorted_pos]
-    extra = opts.extra
-    for code in range(n_assets):
-        lo, hi = int(starts[code]), int(starts[code + 1])
-        cls_list = global_cls.get(code, [])
-        rel_list = [b for _, b in rels.get(code, [])]
-        brush = brushes.get(code)
-        if no_external[code] or (
-            hi == lo and not cls_list and not rel_list and not brush and rejected_codes[code]
-        ):
-            continue  # everything for this asset was rejected: send nothing rather than wipe it
-        answer = {"objects": objs[lo:hi], "classifications": cls_list, "relations": rel_list}
-        if body == "import-file":
-            field, value = keys.external_field(code)
-            label: dict[str, Any] = {field: value, **answer, **(brush or {})}
-        else:
-            field, value = keys.field(code)
-            label = {field: value, "answer": answer, **(brush or {}), **extra}
-        label_of_code[code] = len(labels)
-        labels.append(label)
-        label_keys.append((field, value))
-        row_index.append(index[lo:hi])
+    row_index = [index[starts[c] : starts[c + 1]] for c in label_codes.tolist()]
+    label_of_code = np.full(n_assets, -1)
+    label_of_code[label_codes] = np.arange(len(label_codes))
     label_of_row = np.full(len(objects), -1)
     if len(vpos):
         label_of_row[vpos] = label_of_code[rows.codes[vpos]]
@@ -321,14 +350,20 @@ def build_batch(
         bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
         if bad_masks.any():
             rejected = pd.concat([rejected, masks_only[bad_masks]])
+    stream = LabelStream(
+        rows, keys, label_codes, sorted_pos, starts, (global_cls, rels, brushes), body, opts.extra
+    )
     return LabelBatch(
-        body={"project": project, "jsonContent" if body == "import-file" else "labels": labels},
-        keys=label_keys,
-        row_index=row_index,
-        scores=rows.scores(sorted_pos, label_of_row),
-        id_map=rows.id_map(sorted_pos, label_of_row),
-        rejected=rejected,
-        failures=failures,
+        None,
+        label_keys,
+        row_index,
+        rows.scores(sorted_pos, label_of_row),
+        rows.id_map(sorted_pos, label_of_row),
+        rejected,
+        failures,
+        stream=stream,
+        project=project,
+        field="jsonContent" if flat else "labels",
     )
 
 

@@ -10,6 +10,7 @@ hub that honours the key. A failing chunk does not stop the others; at the end
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from ango_frames.imports.annotate import build_annotations
 from ango_frames.imports.attachments import build_attachments
 from ango_frames.imports.chunks import (
     Chunk,
+    ChunkPlan,
     DryRun,
     plan_chunks,
     plan_frame,
@@ -48,33 +50,30 @@ BODIES = {"labels": "labels", "import-file": "jsonContent"}
 
 def _send(
     client: Any,
-    kind: str,
-    project: str,
-    chunks: list[Chunk],
-    keys: list[tuple[str, str]],
+    plan: ChunkPlan,
     journal: Any,
     progress: bool,
     summary: pd.DataFrame | None,
     verify: bool = False,
     failures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Send the chunks; one result row per item; raise ImportIncomplete if any was not applied."""
-    check = None
+    """Send the plan's chunks; one result row per item; raise ImportIncomplete if any was not
+    applied."""
+    keys, check = plan.keys, None
     if verify:
-        items = [item for c in chunks for item in c.items]
 
-        def check(span: range) -> list[Any]:
-            return verify_labels(client, project, items[span.start : span.stop],
-                                 keys[span.start : span.stop])  # fmt: skip
+        def check(span: range, items: list[Any]) -> list[Any]:
+            return verify_labels(client, plan.project, items, keys[span.start : span.stop])
 
-    rows = send_chunks(client, kind, project, chunks, keys, journal, progress, check)
+    rows = send_chunks(client, plan, journal, progress, check)
     results = rows.frame()
     if summary is not None:
         results = pd.concat([results, summary.reset_index(drop=True)], axis=1)
     results.attrs["run"] = rows.run
     if failures is not None:  # also on the results an ImportIncomplete carries
         results.attrs["failures"] = failures
-    raise_if_incomplete(results, len(chunks), kind, journaled=journal is not None)
+    n_chunks = max(rows.chunk, default=-1) + 1
+    raise_if_incomplete(results, n_chunks, plan.kind, journaled=journal is not None)
     return results
 
 
@@ -192,26 +191,22 @@ def import_labels(
     """
     if body not in BODIES:
         raise ConfigError(f"body must be one of {sorted(BODIES)}, not {body!r}")
+    field = BODIES[body]
     if _is_payload(data):
         labels = data["labels"] if isinstance(data, dict) else data
         flat = body == "import-file" and not any("answer" in label for label in labels)
         batch = prebuilt_batch(data, project, body="import-file" if flat else "labels")
         lift = body == "import-file" and not flat  # ready spec labels sent as import-file items
-        items = minimal_import_file_items(batch.labels) if lift else batch.labels
+        ready = minimal_import_file_items(batch.labels) if lift else batch.labels
+        items = _slicer(ready)
     else:
         ontology = _ontology(client, project, ontology, data, options)
         build = build_labels if body == "labels" else build_import_file
         batch = build(data, project, ontology, on_error=on_error, **options)
-        items = batch.labels
-    chunks = plan_chunks(
-        project,
-        BODIES[body],
-        items,
-        "import/labels",
-        chunk_rows=chunk_rows,
-        chunk_bytes=chunk_bytes,
-    )
+        items = batch.items
     if dry_run:
+        chunks = plan_chunks(project, field, items(0, None), "import/labels",
+                             chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
         return DryRun(
             [c.body for c in chunks],
             plan_frame(chunks, batch.keys),
@@ -219,11 +214,15 @@ def import_labels(
             batch.failures,
             batch,
         )
-    results = _send(
-        client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch),
-        verify, batch.failures,
-    )  # fmt: skip
-    return results
+    plan = ChunkPlan.stream("labels", project, batch.keys, field, "import/labels", items,
+                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
+    return _send(
+        client, plan, journal, progress, score_summary(batch), verify, batch.failures
+    )
+
+
+def _slicer(items: list[dict[str, Any]]) -> Callable[[int, int | None], Iterator[dict[str, Any]]]:
+    return lambda start, stop: iter(items[start:stop])
 
 
 def import_attachments(
@@ -246,19 +245,17 @@ def import_attachments(
     not found is ``unmatched`` (or ``unconfirmed`` when the reply's count cannot say which).
     """
     body, keys, failures = build_attachments(data, project, on_error=on_error)
-    chunks = plan_chunks(
-        project, "attachments", body["attachments"], "attachments",
-        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes,
-    )  # fmt: skip
+    items = _slicer(body["attachments"])
     if dry_run:
+        chunks = plan_chunks(project, "attachments", items(0, None), "attachments",
+                             chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
         return DryRun(
             [c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures,
             kind="attachments",
         )  # fmt: skip
-    results = _send(
-        client, "attachments", project, chunks, keys, journal, progress, None, False, failures
-    )
-    return results
+    plan = ChunkPlan.stream("attachments", project, keys, "attachments", "attachments", items,
+                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
+    return _send(client, plan, journal, progress, None, False, failures)
 
 
 def annotate(
@@ -298,8 +295,5 @@ def annotate(
         return DryRun(
             [c.body for c in chunks], plan, batch.id_map, batch.failures, batch, kind="annotate"
         )
-    results = _send(
-        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch),
-        False, batch.failures,
-    )  # fmt: skip
-    return results
+    plan = ChunkPlan.of("annotate", scope, batch.keys, chunks)
+    return _send(client, plan, journal, progress, score_summary(batch), False, batch.failures)
