@@ -44,7 +44,12 @@ def id_column(frame: pd.DataFrame | None, column: str) -> np.ndarray:
     series = frame[column]
     mask = series.notna().to_numpy(dtype=bool)
     # the series, not its dtype: an object column is only taken as-is when every value is a str
-    if mask.all() and pd.api.types.is_string_dtype(series):
+    if isinstance(series.dtype, pd.StringDtype):
+        # one str per distinct value, not per row: a million rows of three class ids hold three
+        codes, uniques = pd.factorize(series)
+        distinct = np.append(np.asarray(uniques, dtype=object), None)
+        values = distinct[codes]  # code -1 (missing) picks the None at the end
+    elif mask.all() and pd.api.types.is_string_dtype(series):
         values = series.to_numpy(dtype=object)
     else:
         values = series[mask].astype(str).to_numpy(dtype=object)

@@ -289,14 +289,13 @@ class ObjectRows:
     def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
         """The import object dicts of rows ``pos``, in that order."""
         plist = pos.tolist()
-        geometry = self.geometry
         objs = [
-            {"schemaId": s, "objectId": o, SEND_KEYS.get(t, t): geometry[i]}
-            for s, o, t, i in zip(
+            {"schemaId": s, "objectId": o, SEND_KEYS.get(t, t): g}
+            for s, o, t, g in zip(
                 self.schema[pos].tolist(),
                 self.ids[pos].tolist(),
                 self.tools[pos].tolist(),
-                plist,
+                self.geometry.values(pos),
                 strict=True,
             )
         ]
