@@ -37,9 +37,7 @@ export's classifications without ``object_id``. Relations from ``relations=`` (`
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,7 +47,7 @@ from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
-from ango_frames.imports.label_stream import LabelStream
+from ango_frames.imports.label_stream import LabelStream, no_gc
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions, input_frame
@@ -100,9 +98,9 @@ class LabelBatch:
         self,
         body: dict[str, Any] | None,
         keys: list[tuple[str, str]],
-        row_index: list[np.ndarray],
-        scores: pd.DataFrame,
-        id_map: pd.DataFrame,
+        row_index: list[np.ndarray] | Callable[[], list[np.ndarray]],
+        scores: pd.DataFrame | Callable[[], pd.DataFrame],
+        id_map: pd.DataFrame | Callable[[], pd.DataFrame],
         rejected: pd.DataFrame,
         failures: pd.DataFrame,
         *,
@@ -117,11 +115,39 @@ class LabelBatch:
         self.project = body.get("project", project) if body is not None else project
         self.field = field if body is None else ("labels" if "labels" in body else "jsonContent")
         self.keys = keys
-        self.row_index = row_index
-        self.scores = scores
-        self.id_map = id_map
+        # made when first read: a million-row import need not hold them while it sends
+        self._made: dict[str, Any] = {"row_index": row_index, "scores": scores, "id_map": id_map}
         self.rejected = rejected
         self.failures = failures
+
+    def _get(self, name: str) -> Any:
+        value = self._made[name]
+        if callable(value):
+            value = self._made[name] = value()
+        return value
+
+    @property
+    def row_index(self) -> list[np.ndarray]:
+        return self._get("row_index")  # type: ignore[no-any-return]
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self._get("scores")  # type: ignore[no-any-return]
+
+    @property
+    def id_map(self) -> pd.DataFrame:
+        return self._get("id_map")  # type: ignore[no-any-return]
+
+    def n_objects(self) -> list[int]:
+        """Per label, how many objects it holds."""
+        if self.stream is not None:
+            return self.stream.sizes()
+        return [len(r) for r in self.row_index]
+
+    def score_frame(self) -> pd.DataFrame:
+        """:attr:`scores`, made for this call only when it was not made yet."""
+        value = self._made["scores"]
+        return value() if callable(value) else value
 
     @property
     def body(self) -> dict[str, Any]:
@@ -150,7 +176,7 @@ class LabelBatch:
         return len(self.keys)
 
     def __repr__(self) -> str:
-        n_obj = sum(len(r) for r in self.row_index)
+        n_obj = sum(self.n_objects())
         return (
             f"LabelBatch({len(self.keys)} labels, {n_obj} objects, "
             f"{len(self.rejected)} rejected rows, {len(self.failures)} problems)"
@@ -190,22 +216,6 @@ def _inputs(
     raise ConfigError(
         f"data must be a DataFrame or export tables (with .objects), not {type(data).__name__}"
     )
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic GC while millions of small dicts are made.
-
-    The dicts hold no cycles; without this the collector rescans the growing heap every few
-    thousand allocations and building takes about twice as long.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def build_labels(
@@ -338,13 +348,19 @@ def build_batch(
     label_codes = np.flatnonzero(sent)
     flat = body == "import-file"
     label_keys = [keys.external_field(c) if flat else keys.field(c) for c in label_codes.tolist()]
-    index = np.asarray(objects.index)[sorted_pos]
-    row_index = [index[starts[c] : starts[c + 1]] for c in label_codes.tolist()]
     label_of_code = np.full(n_assets, -1)
     label_of_code[label_codes] = np.arange(len(label_codes))
-    label_of_row = np.full(len(objects), -1)
-    if len(vpos):
-        label_of_row[vpos] = label_of_code[rows.codes[vpos]]
+
+    def row_index() -> list[np.ndarray]:
+        index = np.asarray(objects.index)[sorted_pos]
+        return [index[starts[c] : starts[c + 1]] for c in label_codes.tolist()]
+
+    def label_of_row() -> np.ndarray:
+        out = np.full(len(objects), -1)
+        if len(vpos):
+            out[vpos] = label_of_code[rows.codes[vpos]]
+        return out
+
     rejected = objects.iloc[np.flatnonzero(op.bad)]
     if bp is not None and brush_df is not None and len(masks_only):
         bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
@@ -357,8 +373,8 @@ def build_batch(
         None,
         label_keys,
         row_index,
-        rows.scores(sorted_pos, label_of_row),
-        rows.id_map(sorted_pos, label_of_row),
+        lambda: rows.scores(sorted_pos, label_of_row()),
+        lambda: rows.id_map(sorted_pos, label_of_row()),
         rejected,
         failures,
         stream=stream,

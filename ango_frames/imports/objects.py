@@ -91,7 +91,7 @@ class ObjectRows:
                 ("lock", "lock"),
             )
         }
-        self.ids = self._object_ids()
+        self._ids = self._object_ids()
         self._duplicates()
         if opts.nested:
             got = nested_from_columns(
@@ -191,21 +191,45 @@ class ObjectRows:
                 self.tracks[tkey] = ids[i] or _digest(f"{uniques[codes[i]]}\x1ft\x1f{track[i]}", 12)
             if ids[i] is None:
                 ids[i] = self.tracks[tkey]
-        plain = np.flatnonzero(keyed & pd.isna(ids))
-        if len(plain):
+        # the others: ``<digest of the asset>-<position in it>``, written when asked for
+        # (ids_at), so a million generated ids are not a million strings held at once
+        self._plain = keyed & pd.isna(ids)
+        self._ordinal: np.ndarray | None = None
+        self._asset_digest: dict[int, str] = {}
+        if self._plain.any():
             order, starts = group_bounds(codes, len(uniques))
             ordinal = np.empty(self.n, dtype=np.int64)
             ordinal[order] = np.arange(len(order)) - starts[codes[order]]
-            digests = {}
-            pc = codes[plain].tolist()
-            for c in set(pc):
-                digests[c] = _digest(str(uniques[c]))
-            ids[plain] = [
-                f"{digests[c]}-{o}" for c, o in zip(pc, ordinal[plain].tolist(), strict=True)
-            ]
+            self._ordinal = ordinal
+            for c in np.unique(codes[self._plain]).tolist():
+                self._asset_digest[c] = _digest(str(uniques[c]))
         self.generated = keyed & (pd.isna(given) | made)
         self.track = track
         return ids
+
+    def ids_at(self, pos: np.ndarray) -> np.ndarray:
+        """The object ids of rows ``pos`` (generated ones written now)."""
+        out = self._ids[pos]
+        plain = self._plain[pos]
+        if self._ordinal is not None and plain.any():
+            where = pos[plain]
+            digest = self._asset_digest
+            out[plain] = [
+                f"{digest[c]}-{o}"
+                for c, o in zip(
+                    self.codes[where].tolist(), self._ordinal[where].tolist(), strict=True
+                )
+            ]
+        return out
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Every row's object id (``None`` for rows without an asset)."""
+        if self._ordinal is not None:
+            self._ids = self.ids_at(np.arange(self.n))
+            self._plain = np.zeros(self.n, dtype=bool)
+            self._ordinal = None
+        return self._ids
 
     def _duplicates(self) -> None:
         cols = self.frame.columns
@@ -293,7 +317,7 @@ class ObjectRows:
             {"schemaId": s, "objectId": o, SEND_KEYS.get(t, t): g}
             for s, o, t, g in zip(
                 self.schema[pos].tolist(),
-                self.ids[pos].tolist(),
+                self.ids_at(pos).tolist(),
                 self.tools[pos].tolist(),
                 self.geometry.values(pos),
                 strict=True,
@@ -328,7 +352,7 @@ class ObjectRows:
             {
                 "row": self.frame.index[pos],
                 "label": label_of_row[pos],
-                "object_id": pd.Series(self.ids[pos], dtype=object),
+                "object_id": pd.Series(self.ids_at(pos), dtype=object),
                 "score": score[pos],
             }
         )
@@ -341,6 +365,6 @@ class ObjectRows:
                 "row": self.frame.index[pos],
                 "label": label_of_row[pos],
                 "track_id": pd.Series(self.track[pos], dtype=object),
-                "object_id": pd.Series(self.ids[pos], dtype=object),
+                "object_id": pd.Series(self.ids_at(pos), dtype=object),
             }
         )

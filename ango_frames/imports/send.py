@@ -80,9 +80,10 @@ def _send(
 def score_summary(batch: LabelBatch) -> pd.DataFrame:
     """Per label: object count and min / mean / max score (NaN without scores)."""
     n = len(batch.keys)
-    out = pd.DataFrame({"n_objects": [len(r) for r in batch.row_index]})
-    if len(batch.scores):
-        stats = batch.scores.groupby("label")["score"].agg(["min", "mean", "max"])
+    out = pd.DataFrame({"n_objects": batch.n_objects()})
+    scores = batch.score_frame()
+    if len(scores):
+        stats = scores.groupby("label")["score"].agg(["min", "mean", "max"])
         stats = stats.reindex(range(n))
         for name in ("min", "mean", "max"):
             out[f"score_{name}"] = stats[name].to_numpy()
