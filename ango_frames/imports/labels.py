@@ -357,8 +357,7 @@ def build_batch(
 
     def label_of_row() -> np.ndarray:
         out = np.full(len(objects), -1)
-        if len(vpos):
-            out[vpos] = label_of_code[rows.codes[vpos]]
+        out[sorted_pos] = label_of_code[rows.codes[sorted_pos]]
         return out
 
     rejected = objects.iloc[np.flatnonzero(op.bad)]
@@ -366,6 +365,9 @@ def build_batch(
         bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
         if bad_masks.any():
             rejected = pd.concat([rejected, masks_only[bad_masks]])
+    rows.compact()
+    keys.drop_rows()
+    del vpos, order, valid, codes, code_of, slots, frames, aid, ext  # only checking needed them
     stream = LabelStream(
         rows, keys, label_codes, sorted_pos, starts, (global_cls, rels, brushes), body, opts.extra
     )

@@ -31,6 +31,32 @@ from ango_frames.imports.shapes import notna_mask
 __all__ = ["ObjectRows"]
 
 
+class _Coded:
+    """An object column held as small integer codes into its distinct values (a million rows of
+    three class ids are a million int8s, not a million pointers); indexes like the array."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+        self.uniques = np.append(np.asarray(uniques, dtype=object), None)
+        small = np.int8 if len(self.uniques) < 127 else np.int32
+        self.codes = codes.astype(small)  # -1 (missing) picks the None at the end
+
+    def __getitem__(self, pos: Any) -> np.ndarray:
+        return self.uniques[self.codes[pos]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def _compact(values: Any) -> Any:
+    """``values`` as a :class:`_Coded` when that is smaller (few distinct values)."""
+    if isinstance(values, np.ndarray) and len(values) > 1024:
+        coded = _Coded(values)
+        if len(coded.uniques) < len(values) // 4:
+            return coded
+    return values
+
+
 def _digest(text: str, size: int = 8) -> str:
     return hashlib.blake2b(text.encode(), digest_size=size).hexdigest()
 
@@ -55,6 +81,7 @@ class ObjectRows:
         self.n = n
         self.nested: list[list[dict[str, Any]] | None] = [None] * n
         self.tracks: dict[tuple[int, str], str] = {}
+        self._any_nested: bool | None = None
         self.page = as_int(frame, "page") or as_int(frame, "frame")
 
     # ---- per-column resolution -----------------------------------------------------------
@@ -159,15 +186,19 @@ class ObjectRows:
 
     def _object_ids(self) -> np.ndarray:
         """Given object ids, else generated: per track, or per asset and position in it."""
-        given = id_column(self.frame, "object_id")
-        track = id_column(self.frame, "track_id")
+        columns = self.frame.columns
+        none = np.full(self.n, None, dtype=object)  # shared by the columns that are absent
+        given = id_column(self.frame, "object_id") if "object_id" in columns else none
+        track = id_column(self.frame, "track_id") if "track_id" in columns else none
         codes = self.codes
         keyed = codes >= 0
         uniques = self.keys.uniques
         # ids the export reader made up are no hub ids: rows sharing one get one generated id,
         # and relations / nested answers that name it follow it (``alias``)
-        made = keyed & made_up_ids(given, id_column(self.frame, "task_id"), "o")
-        ids = given.copy()
+        made = np.zeros(self.n, dtype=bool)
+        if given is not none:
+            made = keyed & made_up_ids(given, id_column(self.frame, "task_id"), "o")
+        ids = given.copy() if "object_id" in columns or "track_id" in columns else none
         made_pos = np.flatnonzero(made)
         new: list[str] = []
         digests: dict[tuple[int, str], str] = {}
@@ -198,8 +229,10 @@ class ObjectRows:
         self._asset_digest: dict[int, str] = {}
         if self._plain.any():
             order, starts = group_bounds(codes, len(uniques))
-            ordinal = np.empty(self.n, dtype=np.int64)
-            ordinal[order] = np.arange(len(order)) - starts[codes[order]]
+            small = np.int32 if self.n < 2**31 else np.int64
+            ordinal = np.zeros(self.n, dtype=small)
+            ordinal[order] = np.arange(len(order), dtype=small)
+            ordinal[order] -= np.repeat(starts[:-1], np.diff(starts)).astype(small)
             self._ordinal = ordinal
             for c in np.unique(codes[self._plain]).tolist():
                 self._asset_digest[c] = _digest(str(uniques[c]))
@@ -309,6 +342,19 @@ class ObjectRows:
             out.setdefault(c, set()).add(o)
         return out
 
+    def compact(self) -> None:
+        """Shrink what the output still needs once every row is checked: columns of few distinct
+        values become codes, and nothing made only for checking is kept."""
+        self._any_nested = any(x is not None for x in self.nested)
+        if not self._any_nested:
+            self.nested = []
+        self.schema = _compact(self.schema)
+        self.tools = _compact(self.tools)
+        self.track = _compact(self.track)
+        if self._ordinal is not None:
+            # the ids still needed by name are written already: the rest are written per chunk
+            self._ids = _compact(self._ids)
+
     # ---- output ------------------------------------------------------------------------------
     def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
         """The import object dicts of rows ``pos``, in that order."""
@@ -333,7 +379,9 @@ class ObjectRows:
                 for d, v in zip(objs, flags[pos].tolist(), strict=True):
                     if v is not None:
                         d[field] = v
-        if any(x is not None for x in self.nested):
+        if self._any_nested is None:  # known once every row is built: dicts come after
+            self._any_nested = any(x is not None for x in self.nested)
+        if self._any_nested:
             for d, i in zip(objs, plist, strict=True):
                 got = self.nested[i]
                 if got:
