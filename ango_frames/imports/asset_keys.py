@@ -47,8 +47,7 @@ def id_column(frame: pd.DataFrame | None, column: str) -> np.ndarray:
     if isinstance(series.dtype, pd.StringDtype):
         # one str per distinct value, not per row: a million rows of three class ids hold three
         codes, uniques = pd.factorize(series)
-        distinct = np.append(np.asarray(uniques, dtype=object), None)
-        values = distinct[codes]  # code -1 (missing) picks the None at the end
+        values = with_none(uniques)[codes]
     elif mask.all() and pd.api.types.is_string_dtype(series):
         values = series.to_numpy(dtype=object)
     else:
@@ -60,6 +59,14 @@ def id_column(frame: pd.DataFrame | None, column: str) -> np.ndarray:
         values = values.copy()
         values[empty] = None
     return values
+
+
+def with_none(uniques: Any) -> np.ndarray:
+    """``uniques`` (of a factorize) as an object array with ``None`` added at the end, so that
+    indexing it by the codes gives ``None`` for code -1 (missing)."""
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:-1] = np.asarray(uniques, dtype=object)
+    return out
 
 
 def object_values(series: pd.Series) -> np.ndarray:
@@ -75,10 +82,7 @@ def object_values(series: pd.Series) -> np.ndarray:
 def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:
     # prefixed once per distinct value: a million rows of 100k assets make 100k strings
     codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-    made = (prefix + pd.Series(np.asarray(uniques, dtype=object), dtype=object)).to_numpy(
-        dtype=object
-    )
-    return np.append(made, None)[codes]
+    return with_none(prefix + pd.Series(np.asarray(uniques, dtype=object), dtype=object))[codes]
 
 
 class AssetKeys:

@@ -11,8 +11,8 @@ run, a deliberate re-import, is applied again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -27,6 +27,7 @@ __all__ = [
     "Chunk",
     "ChunkPlan",
     "DryRun",
+    "Sending",
     "cut_chunks",
     "plan_chunks",
     "plan_fingerprint",
@@ -182,19 +183,10 @@ def cut_chunks(
         yield _chunk(project, field, path, index, start, held, parts)
 
 
-def plan_chunks(
-    project: str,
-    field: str,
-    items: Iterable[dict[str, Any]],
-    path: str,
-    *,
-    chunk_rows: int = 500,
-    chunk_bytes: int = 4_000_000,
-) -> list[Chunk]:
-    """Every chunk of :func:`cut_chunks` at once, bodies and bytes included (the dry run)."""
-    return list(
-        cut_chunks(project, field, items, path, chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)
-    )
+def plan_chunks(*args: Any, **kwargs: Any) -> list[Chunk]:
+    """Every chunk of :func:`cut_chunks` (same arguments) at once, bodies and bytes included
+    (the dry run)."""
+    return list(cut_chunks(*args, **kwargs))
 
 
 def remake_chunk(
@@ -205,6 +197,33 @@ def remake_chunk(
     held = list(items)
     return _chunk(project, field, path, planned.index, planned.start, held,
                   [orjson.dumps(item) for item in held])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How an import is cut and sent (the keywords the importers share, with their defaults).
+
+    Attributes
+    ----------
+    chunk_rows, chunk_bytes : int
+        At most this many items, and (unless one item is bigger) bytes, per request.
+    journal : str or Path, optional
+        A local file that makes the import resumable (see :mod:`ango_frames.imports.journal`).
+    dry_run : bool
+        Build and plan only; return a :class:`DryRun` and send nothing.
+    on_error : {"raise", "skip"}
+        Rows with problems: raise one PayloadError before sending, or leave them out (listed in
+        ``results.attrs["failures"]``).
+    progress : bool
+        Show a progress bar per request.
+    """
+
+    chunk_rows: int = 500
+    chunk_bytes: int = 4_000_000
+    journal: Any = None
+    dry_run: bool = False
+    on_error: str = "raise"
+    progress: bool = False
 
 
 class ChunkPlan:
@@ -236,7 +255,9 @@ class ChunkPlan:
         self.cut, self.remake = cut, remake
 
     @classmethod
-    def of(cls, kind: str, project: str, keys: list[tuple[str, str]], chunks: list[Chunk]) -> ChunkPlan:
+    def of(
+        cls, kind: str, project: str, keys: list[tuple[str, str]], chunks: list[Chunk]
+    ) -> ChunkPlan:
         """A plan over chunks already made."""
         return cls(kind, project, keys, lambda: iter(chunks), lambda c: chunks[c.index])
 

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-
 import pandas as pd
 
 from ango_frames.errors import AngoError, AuthError, ImportIncomplete

@@ -37,7 +37,6 @@ export's classifications without ``object_id``. Relations from ``relations=`` (`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -47,7 +46,7 @@ from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
-from ango_frames.imports.label_stream import LabelStream, no_gc
+from ango_frames.imports.label_stream import LabelBatch, LabelStream, no_gc
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions, input_frame
@@ -67,120 +66,6 @@ __all__ = [
 #: the official client's import file (flat items, see :mod:`ango_frames.imports.import_file`)
 #: and annotate (one ``{answer}`` body per task).
 BODIES = ("labels", "import-file", "annotate")
-
-
-class LabelBatch:
-    """A built labels payload and what the importer and dry run need to report on it.
-
-    Attributes
-    ----------
-    body : dict
-        The request body: ``{"project": ..., "labels": [...]}`` (ImportLabelsRequest), or
-        ``{"project": ..., "jsonContent": [...]}`` for the import-file body. Made (once) when
-        first read; the importers read :attr:`stream` instead and never hold it whole.
-    stream : LabelStream or None
-        The labels written on demand, a range at a time (None for a body given ready-made).
-    keys : list of (str, str)
-        Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")``.
-    row_index : list of numpy.ndarray
-        Per label, the index labels of the object rows that produced it.
-    scores : pandas.DataFrame
-        ``row, label, object_id, score`` for every sent object with a ``score`` (never sent).
-    id_map : pandas.DataFrame
-        Generated object ids: ``row, label, track_id, object_id``.
-    rejected : pandas.DataFrame
-        The object rows left out (``on_error="skip"``); empty otherwise.
-    failures : pandas.DataFrame
-        Every problem found (``row, column, reason, value``), in every input table.
-    """
-
-    def __init__(
-        self,
-        body: dict[str, Any] | None,
-        keys: list[tuple[str, str]],
-        row_index: list[np.ndarray] | Callable[[], list[np.ndarray]],
-        scores: pd.DataFrame | Callable[[], pd.DataFrame],
-        id_map: pd.DataFrame | Callable[[], pd.DataFrame],
-        rejected: pd.DataFrame,
-        failures: pd.DataFrame,
-        *,
-        stream: LabelStream | None = None,
-        project: str = "",
-        field: str = "labels",
-    ) -> None:
-        if body is None and stream is None:
-            raise ValueError("a LabelBatch needs a body or a stream")
-        self._body = body
-        self.stream = stream
-        self.project = body.get("project", project) if body is not None else project
-        self.field = field if body is None else ("labels" if "labels" in body else "jsonContent")
-        self.keys = keys
-        # made when first read: a million-row import need not hold them while it sends
-        self._made: dict[str, Any] = {"row_index": row_index, "scores": scores, "id_map": id_map}
-        self.rejected = rejected
-        self.failures = failures
-
-    def _get(self, name: str) -> Any:
-        value = self._made[name]
-        if callable(value):
-            value = self._made[name] = value()
-        return value
-
-    @property
-    def row_index(self) -> list[np.ndarray]:
-        return self._get("row_index")  # type: ignore[no-any-return]
-
-    @property
-    def scores(self) -> pd.DataFrame:
-        return self._get("scores")  # type: ignore[no-any-return]
-
-    @property
-    def id_map(self) -> pd.DataFrame:
-        return self._get("id_map")  # type: ignore[no-any-return]
-
-    def n_objects(self) -> list[int]:
-        """Per label, how many objects it holds."""
-        if self.stream is not None:
-            return self.stream.sizes()
-        return [len(r) for r in self.row_index]
-
-    def score_frame(self) -> pd.DataFrame:
-        """:attr:`scores`, made for this call only when it was not made yet."""
-        value = self._made["scores"]
-        return value() if callable(value) else value
-
-    @property
-    def body(self) -> dict[str, Any]:
-        if self._body is None:
-            assert self.stream is not None
-            with no_gc():
-                self._body = {"project": self.project, self.field: list(self.stream.labels())}
-        return self._body
-
-    @body.setter
-    def body(self, value: dict[str, Any]) -> None:
-        self._body = value
-
-    @property
-    def labels(self) -> list[dict[str, Any]]:
-        """The built items: spec labels, or import-file items (``jsonContent``)."""
-        return self.body["labels"] if "labels" in self.body else self.body["jsonContent"]
-
-    def items(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
-        """Items ``start`` to ``stop``, made on demand (from the body when it was made)."""
-        if self._body is None and self.stream is not None:
-            return self.stream.labels(start, stop)
-        return iter(self.labels[start:stop])
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __repr__(self) -> str:
-        n_obj = sum(self.n_objects())
-        return (
-            f"LabelBatch({len(self.keys)} labels, {n_obj} objects, "
-            f"{len(self.rejected)} rejected rows, {len(self.failures)} problems)"
-        )
 
 
 def _frame(value: Any, name: str) -> pd.DataFrame | None:

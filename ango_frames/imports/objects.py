@@ -21,6 +21,7 @@ from ango_frames.imports.asset_keys import (
     group_bounds,
     id_column,
     made_up_ids,
+    with_none,
 )
 from ango_frames.imports.geometry import SEND_KEYS, asset_sizes, build_geometry, infer_tools
 from ango_frames.imports.ontology import Ontology
@@ -37,7 +38,7 @@ class _Coded:
 
     def __init__(self, values: np.ndarray) -> None:
         codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-        self.uniques = np.append(np.asarray(uniques, dtype=object), None)
+        self.uniques = with_none(uniques)
         small = np.int8 if len(self.uniques) < 127 else np.int32
         self.codes = codes.astype(small)  # -1 (missing) picks the None at the end
 

@@ -23,7 +23,7 @@ from ango_frames.imports.chunks import (
     Chunk,
     ChunkPlan,
     DryRun,
-    plan_chunks,
+    Sending,
     plan_frame,
     sha256_hex,
 )
@@ -123,8 +123,8 @@ def import_labels(
     data: Any,
     *,
     ontology: Any = None,
-    chunk_rows: int = 500,
-    chunk_bytes: int = 4_000_000,
+    chunk_rows: int = Sending.chunk_rows,
+    chunk_bytes: int = Sending.chunk_bytes,
     journal: Any = None,
     dry_run: bool = False,
     on_error: str = "raise",
@@ -205,21 +205,28 @@ def import_labels(
         build = build_labels if body == "labels" else build_import_file
         batch = build(data, project, ontology, on_error=on_error, **options)
         items = batch.items
-    if dry_run:
-        chunks = plan_chunks(project, field, items(0, None), "import/labels",
-                             chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
-        return DryRun(
-            [c.body for c in chunks],
-            plan_frame(chunks, batch.keys),
-            batch.id_map,
-            batch.failures,
-            batch,
-        )
+    how = Sending(chunk_rows, chunk_bytes, journal, dry_run, on_error, progress)
     plan = ChunkPlan.stream("labels", project, batch.keys, field, "import/labels", items,
                             chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
-    return _send(
-        client, plan, journal, progress, score_summary(batch), verify, batch.failures
-    )
+    return _deliver(client, plan, how, batch, batch.failures, verify)
+
+
+def _deliver(
+    client: Any,
+    plan: ChunkPlan,
+    how: Sending,
+    batch: LabelBatch | None,
+    failures: pd.DataFrame,
+    verify: bool = False,
+) -> pd.DataFrame | DryRun:
+    """The dry run of a plan (every body made, as the user asked to see them), or its sending."""
+    if how.dry_run:
+        chunks = list(plan.cut())
+        id_map = batch.id_map if batch is not None else pd.DataFrame()
+        return DryRun([c.body for c in chunks], plan_frame(chunks, plan.keys), id_map, failures,
+                      batch, kind=plan.kind)  # fmt: skip
+    summary = score_summary(batch) if batch is not None else None
+    return _send(client, plan, how.journal, how.progress, summary, verify, failures)
 
 
 def _slicer(items: list[dict[str, Any]]) -> Callable[[int, int | None], Iterator[dict[str, Any]]]:
@@ -227,36 +234,25 @@ def _slicer(items: list[dict[str, Any]]) -> Callable[[int, int | None], Iterator
 
 
 def import_attachments(
-    client: Any,
-    project: str,
-    data: pd.DataFrame,
-    *,
-    chunk_rows: int = 500,
-    chunk_bytes: int = 4_000_000,
-    journal: Any = None,
-    dry_run: bool = False,
-    on_error: str = "raise",
-    progress: bool = False,
+    client: Any, project: str, data: pd.DataFrame, **how: Any
 ) -> pd.DataFrame | DryRun:
     """Attach URLs to assets (``POST /attachments``), validated and chunked like labels.
 
-    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`. Returns one result
-    row per attachment (same columns as :func:`import_labels`, without the score summary).
-    Attachments are added to their assets; nothing is replaced. An attachment whose asset is
-    not found is ``unmatched`` (or ``unconfirmed`` when the reply's count cannot say which).
+    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`; ``**how`` are
+    the fields of :class:`~ango_frames.imports.chunks.Sending` (``chunk_rows``, ``chunk_bytes``,
+    ``journal``, ``dry_run``, ``on_error``, ``progress``), as for :func:`import_labels`. Returns
+    one result row per attachment (same columns as :func:`import_labels`, without the score
+    summary). Attachments are added to their assets; nothing is replaced. An attachment whose
+    asset is not found is ``unmatched`` (or ``unconfirmed`` when the reply's count cannot say
+    which).
     """
-    body, keys, failures = build_attachments(data, project, on_error=on_error)
-    items = _slicer(body["attachments"])
-    if dry_run:
-        chunks = plan_chunks(project, "attachments", items(0, None), "attachments",
-                             chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
-        return DryRun(
-            [c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures,
-            kind="attachments",
-        )  # fmt: skip
-    plan = ChunkPlan.stream("attachments", project, keys, "attachments", "attachments", items,
-                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
-    return _send(client, plan, journal, progress, None, False, failures)
+    sending = Sending(**how)
+    body, keys, failures = build_attachments(data, project, on_error=sending.on_error)
+    plan = ChunkPlan.stream(
+        "attachments", project, keys, "attachments", "attachments", _slicer(body["attachments"]),
+        chunk_rows=sending.chunk_rows, chunk_bytes=sending.chunk_bytes,
+    )  # fmt: skip
+    return _deliver(client, plan, sending, None, failures)
 
 
 def annotate(
@@ -291,10 +287,6 @@ def annotate(
         path = f"annotate/{task_id}"
         key = sha256_hex(scope.encode(), path.encode(), raw)
         chunks.append(Chunk(i, path, i, i + 1, body, raw, sha256_hex(raw), key, params))
-    if dry_run:
-        plan = plan_frame(chunks, batch.keys)
-        return DryRun(
-            [c.body for c in chunks], plan, batch.id_map, batch.failures, batch, kind="annotate"
-        )
     plan = ChunkPlan.of("annotate", scope, batch.keys, chunks)
-    return _send(client, plan, journal, progress, score_summary(batch), False, batch.failures)
+    return _deliver(client, plan, Sending(journal=journal, dry_run=dry_run, progress=progress),
+                    batch, batch.failures)  # fmt: skip
