@@ -201,22 +201,9 @@ def remake_chunk(
 
 @dataclass(frozen=True)
 class Sending:
-    """How an import is cut and sent (the keywords the importers share, with their defaults).
-
-    Attributes
-    ----------
-    chunk_rows, chunk_bytes : int
-        At most this many items, and (unless one item is bigger) bytes, per request.
-    journal : str or Path, optional
-        A local file that makes the import resumable (see :mod:`ango_frames.imports.journal`).
-    dry_run : bool
-        Build and plan only; return a :class:`DryRun` and send nothing.
-    on_error : {"raise", "skip"}
-        Rows with problems: raise one PayloadError before sending, or leave them out (listed in
-        ``results.attrs["failures"]``).
-    progress : bool
-        Show a progress bar per request.
-    """
+    """How an import is cut and sent: the keywords the importers share, with their defaults
+    (``chunk_rows``, ``chunk_bytes``, ``journal``, ``dry_run``, ``on_error``, ``progress``,
+    documented at :func:`ango_frames.imports.send.import_labels`)."""
 
     chunk_rows: int = 500
     chunk_bytes: int = 4_000_000
