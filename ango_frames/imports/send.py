@@ -6,6 +6,14 @@ sha256 of the project and the chunk's bytes), so retries and resumed runs never 
 hub that honours the key. A failing chunk does not stop the others; at the end
 :class:`~ango_frames.errors.ImportIncomplete` says exactly which labels went and which did not. With
 ``journal=`` a re-run sends only the chunks not yet acknowledged.
+
+Label imports stream: after every row is checked, each chunk's labels and bytes are made when it
+is sent and dropped once its reply is read, so an import holds one chunk, not the whole payload.
+Without a journal the chunks are cut and sent in one pass. With one (or with ``progress=True``,
+whose bar needs the count) a first pass only serialises and hashes, keeping each chunk's bounds
+and sha256 (the plan's fingerprint must be known before the first request); the send pass makes
+each unacked chunk again from its bounds and sends it only when its sha256 is the planned one.
+The dry run makes every body at once, since it returns them.
 """
 
 from __future__ import annotations
@@ -142,7 +150,8 @@ def import_labels(
     Parameters
     ----------
     client : Client
-        Anything with ``post(path, body, *, params=None, idempotency_key=None) -> dict``.
+        Anything with ``post(path, body, *, params=None, idempotency_key=None) -> dict``; a
+        ``raw=`` keyword, when it takes one, gets the chunk's serialised bytes (``body=None``).
     project : str
         The project id.
     data : DataFrame or export tables
