@@ -18,6 +18,7 @@ from ango_frames.imports.asset_keys import (
     AssetKeys,
     as_bool,
     as_int,
+    factorize,
     group_bounds,
     id_column,
     made_up_ids,
@@ -37,7 +38,7 @@ class _Coded:
     three class ids are a million int8s, not a million pointers); indexes like the array."""
 
     def __init__(self, values: np.ndarray) -> None:
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+        codes, uniques = factorize(values)
         self.uniques = with_none(uniques)
         small = np.int8 if len(self.uniques) < 127 else np.int32
         self.codes = codes.astype(small)  # -1 (missing) picks the None at the end
