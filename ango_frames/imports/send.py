@@ -36,8 +36,7 @@ from ango_frames.imports.chunks import (
     sha256_hex,
 )
 from ango_frames.imports.delivery import raise_if_incomplete, send_chunks
-from ango_frames.imports.import_file import build_import_file
-from ango_frames.imports.import_file_minimal import minimal_import_file_items
+from ango_frames.imports.import_file import build_import_file, items_from_labels
 from ango_frames.imports.labels import LabelBatch, build_labels
 from ango_frames.imports.prebuilt import prebuilt_batch
 from ango_frames.imports.verify import verify_labels
@@ -207,7 +206,7 @@ def import_labels(
         flat = body == "import-file" and not any("answer" in label for label in labels)
         batch = prebuilt_batch(data, project, body="import-file" if flat else "labels")
         lift = body == "import-file" and not flat  # ready spec labels sent as import-file items
-        ready = minimal_import_file_items(batch.labels) if lift else batch.labels
+        ready = items_from_labels(batch.labels) if lift else batch.labels
         items = _slicer(ready)
     else:
         ontology = _ontology(client, project, ontology, data, options)
