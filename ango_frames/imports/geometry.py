@@ -17,7 +17,7 @@ import orjson
 import pandas as pd
 
 from ango_frames.errors import ConfigError
-from ango_frames.imports.asset_keys import object_column, object_values
+from ango_frames.imports.asset_keys import distinct, object_column, object_values
 from ango_frames.imports.options import BOX_FORMATS
 from ango_frames.imports.problems import Problems, finite_check, float_column
 from ango_frames.imports.shapes import listy, notna_mask, shapes_3d
@@ -207,9 +207,9 @@ def build_geometry(
         no_size = active & (np.isnan(width) | np.isnan(height))
         problems.add(no_size, "asset_width", "missing_column")
         active = active & ~no_size
-    tool_series = pd.Series(tools, dtype=object)
-    for tool in pd.unique(tool_series[active]):
-        rows = active & (tool_series == tool).to_numpy(dtype=bool)
+    tools = np.asarray(tools, dtype=object)
+    for tool in distinct(tools, active):
+        rows = active & (tools == tool)
         if tool in ("bounding-box", "rotated-bounding-box"):
             _boxes(frame, tool, rows, problems, geometry, box_format, normalized, width, height)
         elif tool in ("polygon", "polyline", "point", "segmentation"):
@@ -266,13 +266,16 @@ def _boxes(
     problems.add(ok & ~(h > 0), "y2" if box_format == "xyxy" else "height", "non_positive_size", h)
     ok = rows & ~problems.bad
     known = ~np.isnan(width) & ~np.isnan(height)
-    tol_w, tol_h = 1e-6 * np.fmax(width, 1.0), 1e-6 * np.fmax(height, 1.0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        outside = known & (
-            (x < -tol_w) | (y < -tol_h) | (x + w > width + tol_w) | (y + h > height + tol_h)
-        )
-    problems.add(ok & outside, BOX_FORMATS[box_format][0], "out_of_bounds", x)
-    ok = rows & ~problems.bad
+    if known.any():  # no asset size known: no bounds to check (and no per-row tolerances made)
+        tol_w, tol_h = 1e-6 * np.fmax(width, 1.0), 1e-6 * np.fmax(height, 1.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            outside = known & (
+                (x < -tol_w) | (y < -tol_h) | (x + w > width + tol_w) | (y + h > height + tol_h)
+            )
+        del tol_w, tol_h
+        problems.add(ok & outside, BOX_FORMATS[box_format][0], "out_of_bounds", x)
+        ok = rows & ~problems.bad
+    del known
     geometry.add_boxes(ok, [x, y, w, h] if rot is None else [x, y, w, h, rot])
 
 

@@ -214,7 +214,9 @@ def build_batch(
     valid = (rows.codes >= 0) & ~op.bad
     vpos = np.flatnonzero(valid)
     order, starts = group_bounds(rows.codes[vpos], n_assets)
-    sorted_pos = vpos[order]
+    # int32 positions while the rows allow (held until the last chunk is made)
+    sorted_pos = vpos[order].astype(np.int32 if len(objects) < 2**31 else np.int64, copy=False)
+    del vpos, order, valid
     global_cls: dict[int, list[dict[str, Any]]] = {}
     for entry in entries:
         if entry.object_id is None and not entry.bad:
@@ -250,9 +252,10 @@ def build_batch(
         bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
         if bad_masks.any():
             rejected = pd.concat([rejected, masks_only[bad_masks]])
-    rows.compact()
+    # only checking needed these: freed before the compaction, which is the build's peak
+    del codes, code_of, slots, frames, aid, ext
     keys.drop_rows()
-    del vpos, order, valid, codes, code_of, slots, frames, aid, ext  # only checking needed them
+    rows.compact()
     stream = LabelStream(
         rows, keys, label_codes, sorted_pos, starts, (global_cls, rels, brushes), body, opts.extra
     )

@@ -38,10 +38,15 @@ class _Coded:
     three class ids are a million int8s, not a million pointers); indexes like the array."""
 
     def __init__(self, values: np.ndarray) -> None:
-        codes, uniques = factorize(values)
+        present = pd.notna(values)
+        # only the present values are hashed: a column of a million Nones (the ids generated
+        # per chunk) costs a bool mask, not a hash pass and an int64 array of codes
+        codes, uniques = factorize(values[present]) if present.any() else (None, [])
         self.uniques = with_none(uniques)
         small = np.int8 if len(self.uniques) < 127 else np.int32
-        self.codes = codes.astype(small)  # -1 (missing) picks the None at the end
+        self.codes = np.full(len(values), -1, dtype=small)  # -1 picks the None at the end
+        if codes is not None:
+            self.codes[present] = codes
 
     def __getitem__(self, pos: Any) -> np.ndarray:
         return self.uniques[self.codes[pos]]
@@ -228,16 +233,15 @@ class ObjectRows:
         # (ids_at), so a million generated ids are not a million strings held at once
         self._plain = keyed & pd.isna(ids)
         self._ordinal: np.ndarray | None = None
-        self._asset_digest: dict[int, str] = {}
         if self._plain.any():
             order, starts = group_bounds(codes, len(uniques))
             small = np.int32 if self.n < 2**31 else np.int64
             ordinal = np.zeros(self.n, dtype=small)
             ordinal[order] = np.arange(len(order), dtype=small)
-            ordinal[order] -= np.repeat(starts[:-1], np.diff(starts)).astype(small)
+            del order
+            # the position of each row in its asset: its rank minus its asset's first rank
+            ordinal -= starts[np.maximum(codes, 0)].astype(small)
             self._ordinal = ordinal
-            for c in np.unique(codes[self._plain]).tolist():
-                self._asset_digest[c] = _digest(str(uniques[c]))
         self.generated = keyed & (pd.isna(given) | made)
         self.track = track
         return ids
@@ -248,12 +252,13 @@ class ObjectRows:
         plain = self._plain[pos]
         if self._ordinal is not None and plain.any():
             where = pos[plain]
-            digest = self._asset_digest
+            codes = self.codes[where].tolist()
+            # the asset digests of these rows only (made per chunk, not held for every asset)
+            uniques = self.keys.uniques
+            digest = {c: _digest(str(uniques[c])) for c in dict.fromkeys(codes)}
             out[plain] = [
                 f"{digest[c]}-{o}"
-                for c, o in zip(
-                    self.codes[where].tolist(), self._ordinal[where].tolist(), strict=True
-                )
+                for c, o in zip(codes, self._ordinal[where].tolist(), strict=True)
             ]
         return out
 
