@@ -66,6 +66,23 @@ per_class""",
     ),
     (
         "md",
+        "## The same tables in SQL\n\n`tables.to_duckdb()` registers every table in a DuckDB "
+        "connection without copying (needs `pip install 'ango-frames[duckdb]'`). Nested answers "
+        "join their object on `(task_id, object_id)`.",
+    ),
+    (
+        "code",
+        '''\
+con = tables.to_duckdb()
+con.sql("""
+    SELECT o.title AS object, c.title AS question, c.answer,
+           count(DISTINCT o.object_id) AS objects   -- objects has one row per video frame
+    FROM objects o JOIN classifications c USING (task_id, object_id)
+    GROUP BY ALL ORDER BY objects DESC, object, question, answer
+""").df()''',
+    ),
+    (
+        "md",
         "## Time per stage\n\n`stage_history` has one row per stage a task left, with "
         "`duration_ms`.",
     ),

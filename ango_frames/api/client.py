@@ -193,8 +193,12 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        raw: bytes | None = None,
     ) -> dict[str, Any]:
         """POST a JSON body to an API path; returns the parsed JSON body.
+
+        ``raw`` sends these bytes, already serialised JSON, as the body instead of ``body``
+        (give ``body=None``): the importers send exactly the bytes they hashed.
 
         ``idempotency_key`` is sent as the ``Idempotency-Key`` header: a hub that honours it (the
         local hub does) applies a request once however often it is retried or resumed, and the
@@ -206,6 +210,7 @@ class Client:
             self._url(path),
             params=params,
             json_body=body,
+            raw_body=raw,
             headers=headers,
             idempotent=idempotency_key is not None,
         )

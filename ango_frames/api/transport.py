@@ -236,6 +236,7 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        raw_body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
         stream: bool = False,
@@ -246,16 +247,20 @@ class Transport:
         """One logical request, retried per the policy; returns a 2xx response or raises.
 
         ``auth=False`` sends no api key (pre-signed download links). Bodies are serialised once
-        with orjson so every retry sends the same bytes. Redirects are followed only without the
-        key, unless ``follow_redirects`` says otherwise (downloads check each hop themselves, and
-        then get the 3xx back).
+        with orjson so every retry sends the same bytes; ``raw_body`` is JSON serialised
+        already and sent as it is. Redirects are followed only without the key, unless
+        ``follow_redirects`` says otherwise (downloads check each hop themselves, and then get
+        the 3xx back).
         """
         hdrs = dict(headers or {})
         if auth:
             hdrs["apikey"] = self._api_key
-        data = None
+        if json_body is not None and raw_body is not None:
+            raise errors.ConfigError("give a request either json_body or raw_body, not both")
+        data = raw_body
         if json_body is not None:
             data = orjson.dumps(json_body)
+        if data is not None:
             hdrs["Content-Type"] = "application/json"
         path = urlsplit(url).path
         started = time.monotonic()

@@ -43,7 +43,7 @@ from ango_frames.dask._send import (
     send_chunk,
 )
 from ango_frames.errors import ConfigError, PayloadError
-from ango_frames.imports.chunks import Chunk, plan_chunks, plan_fingerprint, request_key
+from ango_frames.imports.chunks import Chunk, Sending, plan_chunks, plan_fingerprint, request_key
 from ango_frames.imports.delivery import Rows, new_run, raise_if_incomplete, settle
 from ango_frames.imports.journal import Journal
 from ango_frames.imports.labels import build_labels
@@ -85,7 +85,7 @@ def _plan(
     chunks = plan_chunks(
         project,
         "labels",
-        batch.labels,
+        batch.items(),
         "import/labels",
         chunk_rows=chunk_rows,
         chunk_bytes=chunk_bytes,
@@ -186,8 +186,8 @@ def import_labels(
     requests_per_minute: float = 100,
     burst: int = 10,
     ontology: Any = None,
-    chunk_rows: int = 500,
-    chunk_bytes: int = 4_000_000,
+    chunk_rows: int = Sending.chunk_rows,
+    chunk_bytes: int = Sending.chunk_bytes,
     on_error: str = "raise",
     progress: bool = False,
     verify: bool = False,
@@ -287,21 +287,9 @@ def import_labels(
         problem = _duplicates(outlines)
         if problem:
             raise ConfigError(problem)
-        return _send_all(
-            dclient,
-            as_completed,
-            plans,
-            outlines,
-            spec,
-            project,
-            journal,
-            requests_per_minute,
-            burst,
-            run,
-            progress,
-            failures,
-            verify,
-        )
+        job = _Job(dclient, as_completed, plans, outlines, spec, project, requests_per_minute,
+                   burst, run, progress, failures, verify)  # fmt: skip
+        return _send_all(job, journal)
     finally:
         dclient.cancel(plans)
         dclient.run(close_clients, run)
@@ -312,55 +300,47 @@ def _has_title(data: Any) -> bool:
     return isinstance(frame, dd.DataFrame) and "title" in frame.columns
 
 
-def _send_all(
-    dclient: Any,
-    as_completed: Any,
-    plans: list[Any],
-    outlines: list[dict[str, Any]],
-    spec: ClientSpec,
-    project: str,
-    journal: Any,
-    requests_per_minute: float,
-    burst: int,
-    run: str,
-    progress: bool,
-    failures: list[pd.DataFrame],
-    verify: bool = False,
-) -> pd.DataFrame:
+@dataclass
+class _Job:
+    """What the sending of one Dask import needs (the plans stay on the workers)."""
+
+    dclient: Any
+    as_completed: Any
+    plans: list[Any]
+    outlines: list[dict[str, Any]]
+    spec: ClientSpec
+    project: str
+    requests_per_minute: float
+    burst: int
+    run: str
+    progress: bool
+    failures: list[pd.DataFrame]
+    verify: bool = False
+
+
+def _send_all(job: _Job, journal: Any) -> pd.DataFrame:
     """Send every chunk not yet acked; the journal is written here, as answers come back."""
     # The global chunk order: partition by partition, each partition's chunks in order.
+    outlines = job.outlines
     order = [(p, j) for p, o in enumerate(outlines) for j in range(len(o["chunks"]))]
     shas = [outlines[p]["chunks"][j][2] for p, j in order]
     log = None
     if journal is not None:
         fake = [SimpleNamespace(sha256=sha) for sha in shas]
-        log = Journal(journal, project, "labels", plan_fingerprint("labels", project, fake))  # type: ignore[arg-type]
+        fingerprint = plan_fingerprint("labels", job.project, fake)  # type: ignore[arg-type]
+        log = Journal(journal, job.project, "labels", fingerprint)
     try:
-        return _send_logged(
-            dclient, as_completed, plans, outlines, spec, project, log, order,
-            requests_per_minute, burst, run, progress, failures, verify,
-        )  # fmt: skip
+        return _send_logged(job, log, order)
     finally:
         if log is not None:
             log.close()
 
 
-def _send_logged(
-    dclient: Any,
-    as_completed: Any,
-    plans: list[Any],
-    outlines: list[dict[str, Any]],
-    spec: ClientSpec,
-    project: str,
-    log: Journal | None,
-    order: list[tuple[int, int]],
-    requests_per_minute: float,
-    burst: int,
-    run: str,
-    progress: bool,
-    failures: list[pd.DataFrame],
-    verify: bool,
-) -> pd.DataFrame:
+def _send_logged(job: _Job, log: Journal | None, order: list[tuple[int, int]]) -> pd.DataFrame:
+    dclient, plans, outlines, spec, project = (
+        job.dclient, job.plans, job.outlines, job.spec, job.project,
+    )  # fmt: skip
+    run, progress, failures = job.run, job.progress, job.failures
     keys: list[tuple[str, str]] = []
     partition: list[int] = []
     spans: dict[int, range] = {}
@@ -375,7 +355,7 @@ def _send_logged(
         for i in span:
             rows.chunk[i] = g
 
-    bucket = dclient.submit(TokenBucket, requests_per_minute, burst, actor=True).result()
+    bucket = dclient.submit(TokenBucket, job.requests_per_minute, job.burst, actor=True).result()
     futures = {}
     for g, (p, j) in enumerate(order):
         _start, _stop, sha, key = outlines[p]["chunks"][j]
@@ -391,7 +371,7 @@ def _send_logged(
             pure=False,
         )  # fmt: skip
         futures[future] = g
-    checker = spec.make(None) if verify else None
+    checker = spec.make(None) if job.verify else None
     stop_reason = None
     from tqdm.auto import tqdm
 
@@ -399,7 +379,7 @@ def _send_logged(
         with tqdm(
             total=len(futures), disable=not progress, unit="request", desc="import labels"
         ) as bar:
-            for future in as_completed(list(futures)):
+            for future in job.as_completed(list(futures)):
                 g = futures[future]
                 answer, error, auth = future.result()
                 bar.update()

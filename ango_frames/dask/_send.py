@@ -16,6 +16,7 @@ from typing import Any
 
 from ango_frames.api.ratelimit import TokenBucket as SharedBucket
 from ango_frames.errors import AngoError, AuthError, ConfigError
+from ango_frames.imports.delivery import post_chunk
 
 __all__ = ["ClientSpec", "TokenBucket", "chunk_items", "close_clients", "send_chunk"]
 
@@ -127,9 +128,7 @@ def send_chunk(
         client = _client_for(run, spec, bucket)
         if not getattr(client, "_ango_limited", False):
             _ClusterLimiter(bucket).acquire()  # a factory's client we cannot hook: one token
-        answer = client.post(
-            chunk.path, chunk.body, params=chunk.params, idempotency_key=key or chunk.key
-        )
+        answer = post_chunk(client, chunk, key or chunk.key)
     except AngoError as exc:
         return None, f"{type(exc).__name__}: {exc}", isinstance(exc, AuthError)
     except Exception as exc:

@@ -11,7 +11,8 @@ run, a deliberate re-import, is applied again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -24,10 +25,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Chunk",
+    "ChunkPlan",
     "DryRun",
+    "Sending",
+    "cut_chunks",
     "plan_chunks",
     "plan_fingerprint",
     "plan_frame",
+    "remake_chunk",
     "request_key",
     "sha256_hex",
 ]
@@ -46,6 +51,16 @@ class Chunk:
     sha256: str
     key: str
     params: dict[str, str] | None = None
+    size: int | None = None
+
+    def outline(self) -> Chunk:
+        """This chunk without its items and bytes (``size`` keeps the byte count)."""
+        return replace(self, body={}, raw=b"", size=len(self.raw))
+
+    @property
+    def bytes(self) -> int:
+        """The body's size in bytes (also of an outline)."""
+        return self.size if self.size is not None else len(self.raw)
 
     @property
     def items(self) -> Any:
@@ -116,57 +131,148 @@ def request_key(run: str | None, key: str) -> str:
     return key if run is None else sha256_hex(b"run\0", run.encode(), b"\0", key.encode())
 
 
-def plan_chunks(
+def _head(project: str, field: str) -> bytes:
+    return b'{"project":' + orjson.dumps(project) + b',"' + field.encode() + b'":['
+
+
+def _chunk(
+    project: str, field: str, path: str, index: int, start: int, held: list[Any], parts: list[bytes]
+) -> Chunk:
+    raw = _head(project, field) + b",".join(parts) + b"]}"
+    body = {"project": project, field: held}
+    return Chunk(
+        index, path, start, start + len(held), body, raw, sha256_hex(raw),
+        sha256_hex(project.encode(), raw),
+    )  # fmt: skip
+
+
+def cut_chunks(
     project: str,
     field: str,
-    items: list[dict[str, Any]],
+    items: Iterable[dict[str, Any]],
     path: str,
     *,
     chunk_rows: int = 500,
     chunk_bytes: int = 4_000_000,
-) -> list[Chunk]:
-    """Cut ``items`` into ``{"project": project, field: [...]}`` bodies.
+) -> Iterator[Chunk]:
+    """Cut ``items`` into ``{"project": project, field: [...]}`` bodies, one chunk at a time.
 
     A chunk holds at most ``chunk_rows`` items and, unless a single item is bigger, at most
     ``chunk_bytes`` bytes of serialised body. Deterministic: the same items give the same
-    chunks, hashes and keys.
+    chunks, hashes and keys. Only the chunk being cut is held (its items and bytes): a consumer
+    that drops each chunk after use keeps the memory of one.
     """
     if chunk_rows < 1 or chunk_bytes < 1:
         raise ConfigError("chunk_rows and chunk_bytes must be positive")
-    head = b'{"project":' + orjson.dumps(project) + b',"' + field.encode() + b'":['
-    overhead = len(head) + 2
-    chunks: list[Chunk] = []
+    overhead = len(_head(project, field)) + 2
+    held: list[Any] = []
     parts: list[bytes] = []
-    size, start = overhead, 0
-
-    def close(stop: int) -> None:
-        raw = head + b",".join(parts) + b"]}"
-        body = {"project": project, field: items[start:stop]}
-        chunks.append(
-            Chunk(
-                len(chunks),
-                path,
-                start,
-                stop,
-                body,
-                raw,
-                sha256_hex(raw),
-                sha256_hex(project.encode(), raw),
-            )
-        )
-
-    for i, item in enumerate(items):
+    size, start, index = overhead, 0, 0
+    for item in items:
         part = orjson.dumps(item)
         extra = len(part) + (1 if parts else 0)
         if parts and (len(parts) >= chunk_rows or size + extra > chunk_bytes):
-            close(i)
-            parts, size, start = [], overhead, i
+            yield _chunk(project, field, path, index, start, held, parts)
+            index, start = index + 1, start + len(held)
+            held, parts, size = [], [], overhead
             extra = len(part)
+        held.append(item)
         parts.append(part)
         size += extra
     if parts:
-        close(len(items))
-    return chunks
+        yield _chunk(project, field, path, index, start, held, parts)
+
+
+def plan_chunks(*args: Any, **kwargs: Any) -> list[Chunk]:
+    """Every chunk of :func:`cut_chunks` (same arguments) at once, bodies and bytes included
+    (the dry run)."""
+    return list(cut_chunks(*args, **kwargs))
+
+
+def remake_chunk(
+    project: str, field: str, path: str, planned: Chunk, items: Iterable[dict[str, Any]]
+) -> Chunk:
+    """Chunk ``planned`` made again from its items (``planned`` may be an outline without
+    bytes): the same bytes, hashes and key as when it was cut."""
+    held = list(items)
+    return _chunk(project, field, path, planned.index, planned.start, held,
+                  [orjson.dumps(item) for item in held])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How an import is cut and sent: the keywords the importers share, with their defaults
+    (``chunk_rows``, ``chunk_bytes``, ``journal``, ``dry_run``, ``on_error``, ``progress``,
+    documented at :func:`ango_frames.imports.send.import_labels`)."""
+
+    chunk_rows: int = 500
+    chunk_bytes: int = 4_000_000
+    journal: Any = None
+    dry_run: bool = False
+    on_error: str = "raise"
+    progress: bool = False
+
+
+class ChunkPlan:
+    """The requests of one import, made on demand (see :func:`delivery.send_chunks`).
+
+    Parameters
+    ----------
+    kind : str
+        ``labels``, ``attachments`` or ``annotate``.
+    project : str
+        The project (or scope) of the import: it scopes the journal.
+    keys : list of (str, str)
+        Per item, its key field and value.
+    cut : callable
+        Makes the chunks afresh, in order, one at a time (each may be dropped after use).
+    remake : callable
+        Makes one chunk again from its outline (:meth:`Chunk.outline`).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        project: str,
+        keys: list[tuple[str, str]],
+        cut: Callable[[], Iterator[Chunk]],
+        remake: Callable[[Chunk], Chunk],
+    ) -> None:
+        self.kind, self.project, self.keys = kind, project, keys
+        self.cut, self.remake = cut, remake
+
+    @classmethod
+    def of(
+        cls, kind: str, project: str, keys: list[tuple[str, str]], chunks: list[Chunk]
+    ) -> ChunkPlan:
+        """A plan over chunks already made."""
+        return cls(kind, project, keys, lambda: iter(chunks), lambda c: chunks[c.index])
+
+    @classmethod
+    def stream(
+        cls,
+        kind: str,
+        project: str,
+        keys: list[tuple[str, str]],
+        field: str,
+        path: str,
+        items: Callable[[int, int | None], Iterator[dict[str, Any]]],
+        *,
+        chunk_rows: int = 500,
+        chunk_bytes: int = 4_000_000,
+    ) -> ChunkPlan:
+        """A plan whose chunks are cut from ``items(start, stop)`` when asked for."""
+        if chunk_rows < 1 or chunk_bytes < 1:
+            raise ConfigError("chunk_rows and chunk_bytes must be positive")
+
+        def cut() -> Iterator[Chunk]:
+            return cut_chunks(project, field, items(0, None), path, chunk_rows=chunk_rows,
+                              chunk_bytes=chunk_bytes)  # fmt: skip
+
+        def remake(outline: Chunk) -> Chunk:
+            return remake_chunk(project, field, path, outline, items(outline.start, outline.stop))
+
+        return cls(kind, project, keys, cut, remake)
 
 
 def plan_frame(chunks: list[Chunk], keys: list[tuple[str, str]]) -> pd.DataFrame:
@@ -175,7 +281,7 @@ def plan_frame(chunks: list[Chunk], keys: list[tuple[str, str]]) -> pd.DataFrame
             "chunk": [c.index for c in chunks],
             "path": [c.path for c in chunks],
             "items": [c.stop - c.start for c in chunks],
-            "bytes": [len(c.raw) for c in chunks],
+            "bytes": [c.bytes for c in chunks],
             "sha256": [c.sha256 for c in chunks],
             "key": [c.key for c in chunks],
             "first": [keys[c.start][1] if c.stop > c.start else None for c in chunks],

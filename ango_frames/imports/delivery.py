@@ -22,18 +22,27 @@ with the same :func:`settle`, so outcomes mean the same on both.
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from ango_frames.errors import AngoError, AuthError, ImportIncomplete
-from ango_frames.imports.chunks import Chunk, plan_fingerprint, request_key
+from ango_frames.imports.chunks import Chunk, ChunkPlan, plan_fingerprint, request_key
 from ango_frames.imports.journal import Journal
 from ango_frames.imports.outcomes import Outcome, read_reply
 
-__all__ = ["BAD_STATUSES", "Rows", "raise_if_incomplete", "send_chunks", "settle"]
+__all__ = [
+    "BAD_STATUSES",
+    "Rows",
+    "post_chunk",
+    "raise_if_incomplete",
+    "send_chunks",
+    "settle",
+]
 
 BAD_STATUSES = ("failed", "not sent", "unmatched", "unconfirmed", "incomplete")
 COLUMNS = ["key_field", "key", "chunk", "sent", "status", "verified", "reply", "error"]
@@ -108,41 +117,77 @@ def settle(rows: Rows, span: range, outcome: Outcome, verify: Verifier | None = 
     return ok
 
 
+Checker = Callable[[range, list[Any]], list[str | bool | None]]
+
+
+def post_chunk(client: Any, chunk: Chunk, key: str | None) -> Any:
+    """POST a chunk's planned bytes themselves (hashed = sent, serialised once).
+
+    A client whose ``post`` takes no ``raw=`` (a hand-written stand-in) gets the body parsed
+    back from those bytes, which orjson writes out to the same bytes.
+    """
+    if _takes_raw(client):
+        return client.post(chunk.path, None, raw=chunk.raw, params=chunk.params,
+                           idempotency_key=key)  # fmt: skip
+    return client.post(chunk.path, orjson.loads(chunk.raw), params=chunk.params,
+                       idempotency_key=key)  # fmt: skip
+
+
+def _takes_raw(client: Any) -> bool:
+    try:
+        return "raw" in inspect.signature(client.post).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def send_chunks(
     client: Any,
-    kind: str,
-    project: str,
-    chunks: list[Chunk],
-    keys: list[tuple[str, str]],
+    plan: ChunkPlan,
     journal: Any,
     progress: bool,
-    verify: Verifier | None = None,
+    verify: Checker | None = None,
 ) -> Rows:
-    """Send every chunk not acked in ``journal``; the per-item results (never raises for HTTP)."""
-    rows = Rows(keys)
-    log = (
-        Journal(journal, project, kind, plan_fingerprint(kind, project, chunks))
-        if journal is not None
-        else None
-    )
+    """Send every chunk of ``plan`` not acked in ``journal``; per-item results (never raises for
+    HTTP).
+
+    Chunks are made one at a time and dropped once their reply is read. Without a journal (and
+    without a progress bar) the plan is cut and sent in one pass. With a journal, a first pass
+    only hashes (its fingerprint must be known before the first request), keeping each chunk's
+    bounds and sha256; the send pass then makes each unacked chunk again from its bounds and
+    sends it only if its sha256 is the planned one.
+    """
+    rows = Rows(plan.keys)
+    planned = [c.outline() for c in plan.cut()] if journal is not None or progress else None
+    log = None
+    if journal is not None and planned is not None:
+        log = Journal(journal, plan.project, plan.kind,
+                      plan_fingerprint(plan.kind, plan.project, planned))  # fmt: skip
     run = log.run if log is not None else new_run()
     rows.run = run
     stop_reason: str | None = None
+    todo: Iterable[Chunk] = planned if planned is not None else plan.cut()
     if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
         from tqdm.auto import tqdm
 
-        shown: Any = tqdm(chunks, unit="request", desc=f"import {kind}")
-    else:
-        shown = chunks
+        todo = tqdm(todo, unit="request", desc=f"import {plan.kind}")
     try:
-        for chunk in shown:
-            span = range(chunk.start, chunk.stop)
+        for outline in todo:
+            span = range(outline.start, outline.stop)
             for i in span:
-                rows.chunk[i] = chunk.index
-            if log is not None and log.is_acked(chunk.index, chunk.sha256):
+                rows.chunk[i] = outline.index
+            if log is not None and log.is_acked(outline.index, outline.sha256):
                 for i in span:
                     rows.status[i] = "skipped (journal)"
                 continue
+            if stop_reason is None and planned is not None:
+                chunk = plan.remake(outline)
+                if chunk.sha256 != outline.sha256:  # the input changed since it was planned
+                    stop_reason = (
+                        f"not sent: chunk {outline.index} no longer has the planned content "
+                        "(was the input changed during the import?)"
+                    )
+            else:
+                chunk = outline
             if stop_reason is not None:
                 for i in span:
                     rows.error[i] = stop_reason
@@ -151,8 +196,7 @@ def send_chunks(
             if log is not None:
                 log.sending(chunk.index, key, chunk.sha256)
             try:
-                answer = client.post(chunk.path, chunk.body, params=chunk.params,
-                                     idempotency_key=key)  # fmt: skip
+                answer = post_chunk(client, chunk, key)
             except AngoError as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 for i in span:
@@ -160,9 +204,16 @@ def send_chunks(
                 if isinstance(exc, AuthError):  # every later chunk would be refused the same way
                     stop_reason = f"not sent after {message}"
                 continue
-            outcome = read_reply(kind, answer, len(span))
-            if settle(rows, span, outcome, verify) and log is not None:
+            outcome = read_reply(plan.kind, answer, len(span))
+            check = None
+            if verify is not None:
+
+                def check(s: range, items: list[Any] = chunk.items) -> list[str | bool | None]:
+                    return verify(s, items)
+
+            if settle(rows, span, outcome, check) and log is not None:
                 log.ack(chunk.index, key, chunk.sha256)
+            del chunk, check  # its items and bytes go now, before the next is made
     finally:
         if log is not None:
             log.close()

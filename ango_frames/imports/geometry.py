@@ -25,6 +25,7 @@ from ango_frames.imports.shapes import listy, notna_mask, shapes_3d
 __all__ = [
     "BOX_FORMATS",
     "SEND_KEYS",
+    "Geometry",
     "asset_sizes",
     "build_geometry",
     "infer_tools",
@@ -35,6 +36,59 @@ __all__ = [
 SEND_KEYS = {"bounding-box-3d": "bounding-box", "line-3d": "polyline"}
 
 _PDF = ("pdf_x1", "pdf_y1", "pdf_x2", "pdf_y2", "pdf_page_width", "pdf_page_height")
+
+
+class Geometry:
+    """The import geometry of every row: boxes kept as float columns and written as dicts only
+    for the rows asked for (:meth:`values`), other shapes as one value per row.
+
+    A million boxes are four float64 columns (32 MB) until a chunk of them is sent, rather than a
+    million dicts (about 280 MB).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._rows: list[Any] | None = None
+        self.boxes: list[tuple[np.ndarray, list[np.ndarray]]] = []
+
+    @property
+    def rows(self) -> list[Any]:
+        """The row-wise shapes (``None`` for boxes and rows without geometry)."""
+        if self._rows is None:
+            self._rows = [None] * self.n
+        return self._rows
+
+    def add_boxes(self, ok: np.ndarray, columns: list[np.ndarray]) -> None:
+        """Rows ``ok`` are boxes ``x, y, width, height`` (``, rotation``) in ``columns``."""
+        if ok.any():
+            self.boxes.append((ok, columns))
+
+    def values(self, pos: np.ndarray) -> list[Any]:
+        """The geometry of rows ``pos``, in that order."""
+        rows = self._rows
+        out: list[Any] = [rows[i] for i in pos.tolist()] if rows is not None else [None] * len(pos)
+        for ok, columns in self.boxes:
+            sel = ok[pos]
+            picked = pos[sel]
+            if not len(picked):
+                continue
+            cols = [c[picked].tolist() for c in columns]
+            if len(cols) == 4:
+                made = [
+                    {"x": p, "y": q, "width": r, "height": s}
+                    for p, q, r, s in zip(*cols, strict=True)
+                ]
+            else:
+                made = [
+                    {"x": p, "y": q, "width": r, "height": s, "rotation": t}
+                    for p, q, r, s, t in zip(*cols, strict=True)
+                ]
+            if len(made) == len(out):
+                out = made
+            else:
+                for k, value in zip(np.flatnonzero(sel).tolist(), made, strict=True):
+                    out[k] = value
+        return out
 
 
 def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
@@ -139,7 +193,7 @@ def build_geometry(
     normalized: bool = False,
     width: np.ndarray,
     height: np.ndarray,
-) -> list[Any]:
+) -> Geometry:
     """The import geometry of every active row (``None`` elsewhere), keyed by the row's tool.
 
     ``tools`` holds each row's tool; ``active`` marks the rows to build (rows already rejected
@@ -148,8 +202,7 @@ def build_geometry(
     """
     if box_format not in BOX_FORMATS:
         raise ConfigError(f"box_format must be one of {', '.join(BOX_FORMATS)}, not {box_format!r}")
-    n = len(frame)
-    out: list[Any] = [None] * n
+    geometry = Geometry(len(frame))
     if normalized:
         no_size = active & (np.isnan(width) | np.isnan(height))
         problems.add(no_size, "asset_width", "missing_column")
@@ -158,18 +211,18 @@ def build_geometry(
     for tool in pd.unique(tool_series[active]):
         rows = active & (tool_series == tool).to_numpy(dtype=bool)
         if tool in ("bounding-box", "rotated-bounding-box"):
-            _boxes(frame, tool, rows, problems, out, box_format, normalized, width, height)
+            _boxes(frame, tool, rows, problems, geometry, box_format, normalized, width, height)
         elif tool in ("polygon", "polyline", "point", "segmentation"):
-            listy(frame, tool, rows, problems, out, normalized, width, height)
+            listy(frame, tool, rows, problems, geometry.rows, normalized, width, height)
         elif tool in ("bounding-box-3d", "line-3d"):
-            shapes_3d(frame, str(tool), rows, problems, out)
+            shapes_3d(frame, str(tool), rows, problems, geometry.rows)
         elif tool == "ner":
-            _ner(frame, rows, problems, out)
+            _ner(frame, rows, problems, geometry.rows)
         elif tool == "pdf":
-            _pdf(frame, rows, problems, out)
+            _pdf(frame, rows, problems, geometry.rows)
         else:
-            _passthrough(frame, str(tool), rows, problems, out)
-    return out
+            _passthrough(frame, str(tool), rows, problems, geometry.rows)
+    return geometry
 
 
 def _place(out: list[Any], rows: np.ndarray, values: list[Any]) -> None:
@@ -185,7 +238,7 @@ def _boxes(
     tool: str,
     rows: np.ndarray,
     problems: Problems,
-    out: list[Any],
+    geometry: Geometry,
     box_format: str,
     normalized: bool,
     width: np.ndarray,
@@ -220,17 +273,7 @@ def _boxes(
         )
     problems.add(ok & outside, BOX_FORMATS[box_format][0], "out_of_bounds", x)
     ok = rows & ~problems.bad
-    cols = [x[ok].tolist(), y[ok].tolist(), w[ok].tolist(), h[ok].tolist()]
-    if rot is None:
-        values = [
-            {"x": p, "y": q, "width": r, "height": s} for p, q, r, s in zip(*cols, strict=True)
-        ]
-    else:
-        values = [
-            {"x": p, "y": q, "width": r, "height": s, "rotation": t}
-            for p, q, r, s, t in zip(*cols, rot[ok].tolist(), strict=True)
-        ]
-    _place(out, ok, values)
+    geometry.add_boxes(ok, [x, y, w, h] if rot is None else [x, y, w, h, rot])
 
 
 def _ner(frame: pd.DataFrame, rows: np.ndarray, problems: Problems, out: list[Any]) -> None:

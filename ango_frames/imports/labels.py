@@ -37,10 +37,6 @@ export's classifications without ``object_id``. Relations from ``relations=`` (`
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,6 +46,7 @@ from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
+from ango_frames.imports.label_stream import LabelBatch, LabelStream, no_gc
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions, input_frame
@@ -69,50 +66,6 @@ __all__ = [
 #: the official client's import file (flat items, see :mod:`ango_frames.imports.import_file`)
 #: and annotate (one ``{answer}`` body per task).
 BODIES = ("labels", "import-file", "annotate")
-
-
-@dataclass
-class LabelBatch:
-    """A built labels payload and what the importer and dry run need to report on it.
-
-    Attributes
-    ----------
-    body : dict
-        The request body: ``{"project": ..., "labels": [...]}`` (ImportLabelsRequest), or
-        ``{"project": ..., "jsonContent": [...]}`` for the import-file body.
-    keys : list of (str, str)
-        Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")``.
-    row_index : list of numpy.ndarray
-        Per label, the index labels of the object rows that produced it.
-    scores : pandas.DataFrame
-        ``row, label, object_id, score`` for every sent object with a ``score`` (never sent).
-    id_map : pandas.DataFrame
-        Generated object ids: ``row, label, track_id, object_id``.
-    rejected : pandas.DataFrame
-        The object rows left out (``on_error="skip"``); empty otherwise.
-    failures : pandas.DataFrame
-        Every problem found (``row, column, reason, value``), in every input table.
-    """
-
-    body: dict[str, Any]
-    keys: list[tuple[str, str]]
-    row_index: list[np.ndarray]
-    scores: pd.DataFrame
-    id_map: pd.DataFrame
-    rejected: pd.DataFrame
-    failures: pd.DataFrame
-
-    @property
-    def labels(self) -> list[dict[str, Any]]:
-        """The built items: spec labels, or import-file items (``jsonContent``)."""
-        return self.body["labels"] if "labels" in self.body else self.body["jsonContent"]
-
-    def __repr__(self) -> str:
-        n_obj = sum(len(r) for r in self.row_index)
-        return (
-            f"LabelBatch({len(self.keys)} labels, {n_obj} objects, "
-            f"{len(self.rejected)} rejected rows, {len(self.failures)} problems)"
-        )
 
 
 def _frame(value: Any, name: str) -> pd.DataFrame | None:
@@ -148,22 +101,6 @@ def _inputs(
     raise ConfigError(
         f"data must be a DataFrame or export tables (with .objects), not {type(data).__name__}"
     )
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic GC while millions of small dicts are made.
-
-    The dicts hold no cycles; without this the collector rescans the growing heap every few
-    thousand allocations and building takes about twice as long.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def build_labels(
@@ -278,7 +215,6 @@ def build_batch(
     vpos = np.flatnonzero(valid)
     order, starts = group_bounds(rows.codes[vpos], n_assets)
     sorted_pos = vpos[order]
-    objs = rows.dicts(sorted_pos)
     global_cls: dict[int, list[dict[str, Any]]] = {}
     for entry in entries:
         if entry.object_id is None and not entry.bad:
@@ -287,48 +223,50 @@ def build_batch(
     for slot, problems in slots:
         bad = codes[slot][problems.bad]
         rejected_codes[bad[bad >= 0]] = True
-    labels: list[dict[str, Any]] = []
-    label_keys: list[tuple[str, str]] = []
-    row_index: list[np.ndarray] = []
+    # an asset whose rows were all rejected gets no label: an empty one would wipe it
+    empty = starts[1:] == starts[:-1]
+    for parts in (global_cls, rels, brushes):
+        for code, got in parts.items():
+            if got:
+                empty[code] = False
+    sent = ~no_external & ~(empty & rejected_codes)
+    label_codes = np.flatnonzero(sent)
+    flat = body == "import-file"
+    label_keys = [keys.external_field(c) if flat else keys.field(c) for c in label_codes.tolist()]
     label_of_code = np.full(n_assets, -1)
-    index = np.asarray(objects.index)[sorted_pos]
-    extra = opts.extra
-    for code in range(n_assets):
-        lo, hi = int(starts[code]), int(starts[code + 1])
-        cls_list = global_cls.get(code, [])
-        rel_list = [b for _, b in rels.get(code, [])]
-        brush = brushes.get(code)
-        if no_external[code] or (
-            hi == lo and not cls_list and not rel_list and not brush and rejected_codes[code]
-        ):
-            continue  # everything for this asset was rejected: send nothing rather than wipe it
-        answer = {"objects": objs[lo:hi], "classifications": cls_list, "relations": rel_list}
-        if body == "import-file":
-            field, value = keys.external_field(code)
-            label: dict[str, Any] = {field: value, **answer, **(brush or {})}
-        else:
-            field, value = keys.field(code)
-            label = {field: value, "answer": answer, **(brush or {}), **extra}
-        label_of_code[code] = len(labels)
-        labels.append(label)
-        label_keys.append((field, value))
-        row_index.append(index[lo:hi])
-    label_of_row = np.full(len(objects), -1)
-    if len(vpos):
-        label_of_row[vpos] = label_of_code[rows.codes[vpos]]
+    label_of_code[label_codes] = np.arange(len(label_codes))
+
+    def row_index() -> list[np.ndarray]:
+        index = np.asarray(objects.index)[sorted_pos]
+        return [index[starts[c] : starts[c + 1]] for c in label_codes.tolist()]
+
+    def label_of_row() -> np.ndarray:
+        out = np.full(len(objects), -1)
+        out[sorted_pos] = label_of_code[rows.codes[sorted_pos]]
+        return out
+
     rejected = objects.iloc[np.flatnonzero(op.bad)]
     if bp is not None and brush_df is not None and len(masks_only):
         bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
         if bad_masks.any():
             rejected = pd.concat([rejected, masks_only[bad_masks]])
+    rows.compact()
+    keys.drop_rows()
+    del vpos, order, valid, codes, code_of, slots, frames, aid, ext  # only checking needed them
+    stream = LabelStream(
+        rows, keys, label_codes, sorted_pos, starts, (global_cls, rels, brushes), body, opts.extra
+    )
     return LabelBatch(
-        body={"project": project, "jsonContent" if body == "import-file" else "labels": labels},
-        keys=label_keys,
-        row_index=row_index,
-        scores=rows.scores(sorted_pos, label_of_row),
-        id_map=rows.id_map(sorted_pos, label_of_row),
-        rejected=rejected,
-        failures=failures,
+        None,
+        label_keys,
+        row_index,
+        lambda: rows.scores(sorted_pos, label_of_row()),
+        lambda: rows.id_map(sorted_pos, label_of_row()),
+        rejected,
+        failures,
+        stream=stream,
+        project=project,
+        field="jsonContent" if flat else "labels",
     )
 
 

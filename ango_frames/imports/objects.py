@@ -18,9 +18,11 @@ from ango_frames.imports.asset_keys import (
     AssetKeys,
     as_bool,
     as_int,
+    factorize,
     group_bounds,
     id_column,
     made_up_ids,
+    with_none,
 )
 from ango_frames.imports.geometry import SEND_KEYS, asset_sizes, build_geometry, infer_tools
 from ango_frames.imports.ontology import Ontology
@@ -29,6 +31,32 @@ from ango_frames.imports.problems import Problems
 from ango_frames.imports.shapes import notna_mask
 
 __all__ = ["ObjectRows"]
+
+
+class _Coded:
+    """An object column held as small integer codes into its distinct values (a million rows of
+    three class ids are a million int8s, not a million pointers); indexes like the array."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        codes, uniques = factorize(values)
+        self.uniques = with_none(uniques)
+        small = np.int8 if len(self.uniques) < 127 else np.int32
+        self.codes = codes.astype(small)  # -1 (missing) picks the None at the end
+
+    def __getitem__(self, pos: Any) -> np.ndarray:
+        return self.uniques[self.codes[pos]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def _compact(values: Any) -> Any:
+    """``values`` as a :class:`_Coded` when that is smaller (few distinct values)."""
+    if isinstance(values, np.ndarray) and len(values) > 1024:
+        coded = _Coded(values)
+        if len(coded.uniques) < len(values) // 4:
+            return coded
+    return values
 
 
 def _digest(text: str, size: int = 8) -> str:
@@ -55,6 +83,7 @@ class ObjectRows:
         self.n = n
         self.nested: list[list[dict[str, Any]] | None] = [None] * n
         self.tracks: dict[tuple[int, str], str] = {}
+        self._any_nested: bool | None = None
         self.page = as_int(frame, "page") or as_int(frame, "frame")
 
     # ---- per-column resolution -----------------------------------------------------------
@@ -91,7 +120,7 @@ class ObjectRows:
                 ("lock", "lock"),
             )
         }
-        self.ids = self._object_ids()
+        self._ids = self._object_ids()
         self._duplicates()
         if opts.nested:
             got = nested_from_columns(
@@ -159,15 +188,19 @@ class ObjectRows:
 
     def _object_ids(self) -> np.ndarray:
         """Given object ids, else generated: per track, or per asset and position in it."""
-        given = id_column(self.frame, "object_id")
-        track = id_column(self.frame, "track_id")
+        columns = self.frame.columns
+        none = np.full(self.n, None, dtype=object)  # shared by the columns that are absent
+        given = id_column(self.frame, "object_id") if "object_id" in columns else none
+        track = id_column(self.frame, "track_id") if "track_id" in columns else none
         codes = self.codes
         keyed = codes >= 0
         uniques = self.keys.uniques
         # ids the export reader made up are no hub ids: rows sharing one get one generated id,
         # and relations / nested answers that name it follow it (``alias``)
-        made = keyed & made_up_ids(given, id_column(self.frame, "task_id"), "o")
-        ids = given.copy()
+        made = np.zeros(self.n, dtype=bool)
+        if given is not none:
+            made = keyed & made_up_ids(given, id_column(self.frame, "task_id"), "o")
+        ids = given.copy() if "object_id" in columns or "track_id" in columns else none
         made_pos = np.flatnonzero(made)
         new: list[str] = []
         digests: dict[tuple[int, str], str] = {}
@@ -191,21 +224,47 @@ class ObjectRows:
                 self.tracks[tkey] = ids[i] or _digest(f"{uniques[codes[i]]}\x1ft\x1f{track[i]}", 12)
             if ids[i] is None:
                 ids[i] = self.tracks[tkey]
-        plain = np.flatnonzero(keyed & pd.isna(ids))
-        if len(plain):
+        # the others: ``<digest of the asset>-<position in it>``, written when asked for
+        # (ids_at), so a million generated ids are not a million strings held at once
+        self._plain = keyed & pd.isna(ids)
+        self._ordinal: np.ndarray | None = None
+        self._asset_digest: dict[int, str] = {}
+        if self._plain.any():
             order, starts = group_bounds(codes, len(uniques))
-            ordinal = np.empty(self.n, dtype=np.int64)
-            ordinal[order] = np.arange(len(order)) - starts[codes[order]]
-            digests = {}
-            pc = codes[plain].tolist()
-            for c in set(pc):
-                digests[c] = _digest(str(uniques[c]))
-            ids[plain] = [
-                f"{digests[c]}-{o}" for c, o in zip(pc, ordinal[plain].tolist(), strict=True)
-            ]
+            small = np.int32 if self.n < 2**31 else np.int64
+            ordinal = np.zeros(self.n, dtype=small)
+            ordinal[order] = np.arange(len(order), dtype=small)
+            ordinal[order] -= np.repeat(starts[:-1], np.diff(starts)).astype(small)
+            self._ordinal = ordinal
+            for c in np.unique(codes[self._plain]).tolist():
+                self._asset_digest[c] = _digest(str(uniques[c]))
         self.generated = keyed & (pd.isna(given) | made)
         self.track = track
         return ids
+
+    def ids_at(self, pos: np.ndarray) -> np.ndarray:
+        """The object ids of rows ``pos`` (generated ones written now)."""
+        out = self._ids[pos]
+        plain = self._plain[pos]
+        if self._ordinal is not None and plain.any():
+            where = pos[plain]
+            digest = self._asset_digest
+            out[plain] = [
+                f"{digest[c]}-{o}"
+                for c, o in zip(
+                    self.codes[where].tolist(), self._ordinal[where].tolist(), strict=True
+                )
+            ]
+        return out
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Every row's object id (``None`` for rows without an asset)."""
+        if self._ordinal is not None:
+            self._ids = self.ids_at(np.arange(self.n))
+            self._plain = np.zeros(self.n, dtype=bool)
+            self._ordinal = None
+        return self._ids
 
     def _duplicates(self) -> None:
         cols = self.frame.columns
@@ -285,18 +344,30 @@ class ObjectRows:
             out.setdefault(c, set()).add(o)
         return out
 
+    def compact(self) -> None:
+        """Shrink what the output still needs once every row is checked: columns of few distinct
+        values become codes, and nothing made only for checking is kept."""
+        self._any_nested = any(x is not None for x in self.nested)
+        if not self._any_nested:
+            self.nested = []
+        self.schema = _compact(self.schema)
+        self.tools = _compact(self.tools)
+        self.track = _compact(self.track)
+        if self._ordinal is not None:
+            # the ids still needed by name are written already: the rest are written per chunk
+            self._ids = _compact(self._ids)
+
     # ---- output ------------------------------------------------------------------------------
     def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
         """The import object dicts of rows ``pos``, in that order."""
         plist = pos.tolist()
-        geometry = self.geometry
         objs = [
-            {"schemaId": s, "objectId": o, SEND_KEYS.get(t, t): geometry[i]}
-            for s, o, t, i in zip(
+            {"schemaId": s, "objectId": o, SEND_KEYS.get(t, t): g}
+            for s, o, t, g in zip(
                 self.schema[pos].tolist(),
-                self.ids[pos].tolist(),
+                self.ids_at(pos).tolist(),
                 self.tools[pos].tolist(),
-                plist,
+                self.geometry.values(pos),
                 strict=True,
             )
         ]
@@ -310,7 +381,9 @@ class ObjectRows:
                 for d, v in zip(objs, flags[pos].tolist(), strict=True):
                     if v is not None:
                         d[field] = v
-        if any(x is not None for x in self.nested):
+        if self._any_nested is None:  # known once every row is built: dicts come after
+            self._any_nested = any(x is not None for x in self.nested)
+        if self._any_nested:
             for d, i in zip(objs, plist, strict=True):
                 got = self.nested[i]
                 if got:
@@ -329,7 +402,7 @@ class ObjectRows:
             {
                 "row": self.frame.index[pos],
                 "label": label_of_row[pos],
-                "object_id": pd.Series(self.ids[pos], dtype=object),
+                "object_id": pd.Series(self.ids_at(pos), dtype=object),
                 "score": score[pos],
             }
         )
@@ -342,6 +415,6 @@ class ObjectRows:
                 "row": self.frame.index[pos],
                 "label": label_of_row[pos],
                 "track_id": pd.Series(self.track[pos], dtype=object),
-                "object_id": pd.Series(self.ids[pos], dtype=object),
+                "object_id": pd.Series(self.ids_at(pos), dtype=object),
             }
         )

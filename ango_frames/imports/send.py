@@ -6,10 +6,19 @@ sha256 of the project and the chunk's bytes), so retries and resumed runs never 
 hub that honours the key. A failing chunk does not stop the others; at the end
 :class:`~ango_frames.errors.ImportIncomplete` says exactly which labels went and which did not. With
 ``journal=`` a re-run sends only the chunks not yet acknowledged.
+
+Label imports stream: after every row is checked, each chunk's labels and bytes are made when it
+is sent and dropped once its reply is read, so an import holds one chunk, not the whole payload.
+Without a journal the chunks are cut and sent in one pass. With one (or with ``progress=True``,
+whose bar needs the count) a first pass only serialises and hashes, keeping each chunk's bounds
+and sha256 (the plan's fingerprint must be known before the first request); the send pass makes
+each unacked chunk again from its bounds and sends it only when its sha256 is the planned one.
+The dry run makes every body at once, since it returns them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -20,14 +29,14 @@ from ango_frames.imports.annotate import build_annotations
 from ango_frames.imports.attachments import build_attachments
 from ango_frames.imports.chunks import (
     Chunk,
+    ChunkPlan,
     DryRun,
-    plan_chunks,
+    Sending,
     plan_frame,
     sha256_hex,
 )
 from ango_frames.imports.delivery import raise_if_incomplete, send_chunks
-from ango_frames.imports.import_file import build_import_file
-from ango_frames.imports.import_file_minimal import minimal_import_file_items
+from ango_frames.imports.import_file import build_import_file, items_from_labels
 from ango_frames.imports.labels import LabelBatch, build_labels
 from ango_frames.imports.prebuilt import prebuilt_batch
 from ango_frames.imports.verify import verify_labels
@@ -48,42 +57,40 @@ BODIES = {"labels": "labels", "import-file": "jsonContent"}
 
 def _send(
     client: Any,
-    kind: str,
-    project: str,
-    chunks: list[Chunk],
-    keys: list[tuple[str, str]],
+    plan: ChunkPlan,
     journal: Any,
     progress: bool,
     summary: pd.DataFrame | None,
     verify: bool = False,
     failures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Send the chunks; one result row per item; raise ImportIncomplete if any was not applied."""
-    check = None
+    """Send the plan's chunks; one result row per item; raise ImportIncomplete if any was not
+    applied."""
+    keys, check = plan.keys, None
     if verify:
-        items = [item for c in chunks for item in c.items]
 
-        def check(span: range) -> list[Any]:
-            return verify_labels(client, project, items[span.start : span.stop],
-                                 keys[span.start : span.stop])  # fmt: skip
+        def check(span: range, items: list[Any]) -> list[Any]:
+            return verify_labels(client, plan.project, items, keys[span.start : span.stop])
 
-    rows = send_chunks(client, kind, project, chunks, keys, journal, progress, check)
+    rows = send_chunks(client, plan, journal, progress, check)
     results = rows.frame()
     if summary is not None:
         results = pd.concat([results, summary.reset_index(drop=True)], axis=1)
     results.attrs["run"] = rows.run
     if failures is not None:  # also on the results an ImportIncomplete carries
         results.attrs["failures"] = failures
-    raise_if_incomplete(results, len(chunks), kind, journaled=journal is not None)
+    n_chunks = max(rows.chunk, default=-1) + 1
+    raise_if_incomplete(results, n_chunks, plan.kind, journaled=journal is not None)
     return results
 
 
 def score_summary(batch: LabelBatch) -> pd.DataFrame:
     """Per label: object count and min / mean / max score (NaN without scores)."""
     n = len(batch.keys)
-    out = pd.DataFrame({"n_objects": [len(r) for r in batch.row_index]})
-    if len(batch.scores):
-        stats = batch.scores.groupby("label")["score"].agg(["min", "mean", "max"])
+    out = pd.DataFrame({"n_objects": batch.n_objects()})
+    scores = batch.score_frame()
+    if len(scores):
+        stats = scores.groupby("label")["score"].agg(["min", "mean", "max"])
         stats = stats.reindex(range(n))
         for name in ("min", "mean", "max"):
             out[f"score_{name}"] = stats[name].to_numpy()
@@ -123,8 +130,8 @@ def import_labels(
     data: Any,
     *,
     ontology: Any = None,
-    chunk_rows: int = 500,
-    chunk_bytes: int = 4_000_000,
+    chunk_rows: int = Sending.chunk_rows,
+    chunk_bytes: int = Sending.chunk_bytes,
     journal: Any = None,
     dry_run: bool = False,
     on_error: str = "raise",
@@ -142,7 +149,8 @@ def import_labels(
     Parameters
     ----------
     client : Client
-        Anything with ``post(path, body, *, params=None, idempotency_key=None) -> dict``.
+        Anything with ``post(path, body, *, params=None, idempotency_key=None) -> dict``; a
+        ``raw=`` keyword, when it takes one, gets the chunk's serialised bytes (``body=None``).
     project : str
         The project id.
     data : DataFrame or export tables
@@ -192,73 +200,67 @@ def import_labels(
     """
     if body not in BODIES:
         raise ConfigError(f"body must be one of {sorted(BODIES)}, not {body!r}")
+    field = BODIES[body]
     if _is_payload(data):
         labels = data["labels"] if isinstance(data, dict) else data
         flat = body == "import-file" and not any("answer" in label for label in labels)
         batch = prebuilt_batch(data, project, body="import-file" if flat else "labels")
         lift = body == "import-file" and not flat  # ready spec labels sent as import-file items
-        items = minimal_import_file_items(batch.labels) if lift else batch.labels
+        ready = items_from_labels(batch.labels) if lift else batch.labels
+        items = _slicer(ready)
     else:
         ontology = _ontology(client, project, ontology, data, options)
         build = build_labels if body == "labels" else build_import_file
         batch = build(data, project, ontology, on_error=on_error, **options)
-        items = batch.labels
-    chunks = plan_chunks(
-        project,
-        BODIES[body],
-        items,
-        "import/labels",
-        chunk_rows=chunk_rows,
-        chunk_bytes=chunk_bytes,
-    )
-    if dry_run:
-        return DryRun(
-            [c.body for c in chunks],
-            plan_frame(chunks, batch.keys),
-            batch.id_map,
-            batch.failures,
-            batch,
-        )
-    results = _send(
-        client, "labels", project, chunks, batch.keys, journal, progress, score_summary(batch),
-        verify, batch.failures,
-    )  # fmt: skip
-    return results
+        items = batch.items
+    how = Sending(chunk_rows, chunk_bytes, journal, dry_run, on_error, progress)
+    plan = ChunkPlan.stream("labels", project, batch.keys, field, "import/labels", items,
+                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
+    return _deliver(client, plan, how, batch, batch.failures, verify)
+
+
+def _deliver(
+    client: Any,
+    plan: ChunkPlan,
+    how: Sending,
+    batch: LabelBatch | None,
+    failures: pd.DataFrame,
+    verify: bool = False,
+) -> pd.DataFrame | DryRun:
+    """The dry run of a plan (every body made, as the user asked to see them), or its sending."""
+    if how.dry_run:
+        chunks = list(plan.cut())
+        id_map = batch.id_map if batch is not None else pd.DataFrame()
+        return DryRun([c.body for c in chunks], plan_frame(chunks, plan.keys), id_map, failures,
+                      batch, kind=plan.kind)  # fmt: skip
+    summary = score_summary(batch) if batch is not None else None
+    return _send(client, plan, how.journal, how.progress, summary, verify, failures)
+
+
+def _slicer(items: list[dict[str, Any]]) -> Callable[[int, int | None], Iterator[dict[str, Any]]]:
+    return lambda start, stop: iter(items[start:stop])
 
 
 def import_attachments(
-    client: Any,
-    project: str,
-    data: pd.DataFrame,
-    *,
-    chunk_rows: int = 500,
-    chunk_bytes: int = 4_000_000,
-    journal: Any = None,
-    dry_run: bool = False,
-    on_error: str = "raise",
-    progress: bool = False,
+    client: Any, project: str, data: pd.DataFrame, **how: Any
 ) -> pd.DataFrame | DryRun:
     """Attach URLs to assets (``POST /attachments``), validated and chunked like labels.
 
-    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`. Returns one result
-    row per attachment (same columns as :func:`import_labels`, without the score summary).
-    Attachments are added to their assets; nothing is replaced. An attachment whose asset is
-    not found is ``unmatched`` (or ``unconfirmed`` when the reply's count cannot say which).
+    Columns as for :func:`ango_frames.imports.attachments.attachments_payload`; ``**how`` are
+    the fields of :class:`~ango_frames.imports.chunks.Sending` (``chunk_rows``, ``chunk_bytes``,
+    ``journal``, ``dry_run``, ``on_error``, ``progress``), as for :func:`import_labels`. Returns
+    one result row per attachment (same columns as :func:`import_labels`, without the score
+    summary). Attachments are added to their assets; nothing is replaced. An attachment whose
+    asset is not found is ``unmatched`` (or ``unconfirmed`` when the reply's count cannot say
+    which).
     """
-    body, keys, failures = build_attachments(data, project, on_error=on_error)
-    chunks = plan_chunks(
-        project, "attachments", body["attachments"], "attachments",
-        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes,
+    sending = Sending(**how)
+    body, keys, failures = build_attachments(data, project, on_error=sending.on_error)
+    plan = ChunkPlan.stream(
+        "attachments", project, keys, "attachments", "attachments", _slicer(body["attachments"]),
+        chunk_rows=sending.chunk_rows, chunk_bytes=sending.chunk_bytes,
     )  # fmt: skip
-    if dry_run:
-        return DryRun(
-            [c.body for c in chunks], plan_frame(chunks, keys), pd.DataFrame(), failures,
-            kind="attachments",
-        )  # fmt: skip
-    results = _send(
-        client, "attachments", project, chunks, keys, journal, progress, None, False, failures
-    )
-    return results
+    return _deliver(client, plan, sending, None, failures)
 
 
 def annotate(
@@ -293,13 +295,6 @@ def annotate(
         path = f"annotate/{task_id}"
         key = sha256_hex(scope.encode(), path.encode(), raw)
         chunks.append(Chunk(i, path, i, i + 1, body, raw, sha256_hex(raw), key, params))
-    if dry_run:
-        plan = plan_frame(chunks, batch.keys)
-        return DryRun(
-            [c.body for c in chunks], plan, batch.id_map, batch.failures, batch, kind="annotate"
-        )
-    results = _send(
-        client, "annotate", scope, chunks, batch.keys, journal, progress, score_summary(batch),
-        False, batch.failures,
-    )  # fmt: skip
-    return results
+    plan = ChunkPlan.of("annotate", scope, batch.keys, chunks)
+    return _deliver(client, plan, Sending(journal=journal, dry_run=dry_run, progress=progress),
+                    batch, batch.failures)  # fmt: skip

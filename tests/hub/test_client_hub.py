@@ -101,9 +101,12 @@ def test_429_with_retry_after_is_retried_after_waiting(hub, real_retry_waits):
     hub.faults.add("project", "429", retry_after=2)
     started = time.monotonic()
     project = client.get_project(hub.project_id)
-    assert time.monotonic() - started >= 2.0
+    took = time.monotonic() - started
+    seen = [(r.method, r.path) for r in hub.requests]
+    assert took >= 2.0, (took, seen)
     assert project["categorySchema"]["tools"]
-    assert len([r for r in hub.requests if r.path.startswith("/v2/project/")]) == 2
+    # (this test failed twice in loaded full runs, cause unknown: the message says what was seen)
+    assert len([r for r in hub.requests if r.path.startswith("/v2/project/")]) == 2, (took, seen)
 
 
 def test_5xx_bursts_are_retried(hub, client):

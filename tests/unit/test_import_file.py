@@ -11,7 +11,7 @@ import pytest
 from ango_frames import read_export
 from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.annotate import annotate_payloads
-from ango_frames.imports.import_file import build_import_file, import_file_items
+from ango_frames.imports.import_file import build_import_file, import_file_items, items_from_labels
 from ango_frames.imports.labels import build_labels, labels_payload, validate_labels
 from ango_frames.imports.options import PayloadOptions
 
@@ -45,6 +45,41 @@ def test_items_are_the_spec_labels_answers_lifted_to_the_top_level():
     batch = build_import_file(_boxes(), "P", options=opts)
     assert batch.body["project"] == "P" and batch.body["jsonContent"] == items
     assert batch.keys == [("externalId", "a.jpg"), ("externalId", "b.jpg")]
+
+
+def test_ready_spec_labels_lift_to_the_items_the_frames_build():
+    cls = pd.DataFrame({"external_id": ["b.jpg"], "schema_id": ["s-w"], "answer": ["Rain"]})
+    rel = pd.DataFrame({"external_id": ["a.jpg"], "schema_id": ["s-r"], "kind": ["single"],
+                        "from_object_id": ["o1"], "to_object_id": ["o2"]})  # fmt: skip
+    opts = PayloadOptions(classifications=cls, relations=rel)
+    labels = labels_payload(_boxes(), "P", options=opts)["labels"]
+    assert items_from_labels(labels) == import_file_items(_boxes(), options=opts)
+    # an answer without some parts gets them empty; a mask in or beside the answer is kept
+    bare = items_from_labels([
+        {"externalId": "m.png", "answer": {"brushDataUrl": "https://m.example.org/1.png"}},
+        {"externalId": "n.png", "answer": {}, "medicalBrushDataUrl": "https://m.example.org/2"},
+    ])  # fmt: skip
+    assert bare == [
+        {"externalId": "m.png", "objects": [], "classifications": [], "relations": [],
+         "brushDataUrl": "https://m.example.org/1.png"},
+        {"externalId": "n.png", "objects": [], "classifications": [], "relations": [],
+         "medicalBrushDataUrl": "https://m.example.org/2"},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "match"),
+    [
+        ({"assetId": "A1", "answer": {}}, "label 1 names its asset by assetId"),
+        ({"externalId": "x", "answer": {}, "status": "Completed"}, "label 1: .*status"),
+        ({"externalId": "x", "answer": {"objects": [], "tools": []}}, "label 1: .*'tools'"),
+        ({"externalId": "x", "answer": {}, "priority": 3}, "label 1: .*'priority'"),
+    ],
+)
+def test_lifting_ready_labels_drops_nothing_silently(label, match):
+    ok = {"externalId": "fine.jpg", "answer": {"objects": []}}
+    with pytest.raises(ConfigError, match=match):
+        items_from_labels([ok, label])
 
 
 def test_items_name_assets_by_external_id_also_when_rows_give_the_asset_id():

@@ -1,0 +1,244 @@
+"""The labels of a validated import, made on demand (a range at a time), and their batch.
+
+:func:`ango_frames.imports.labels.build_batch` checks every row and resolves every column
+(classes, tools, geometry, ids, nested answers, relations) as whole arrays; what it hands on is
+a :class:`LabelStream`, which writes the label dicts (and their object dicts) only for the labels
+asked for, a block at a time. The importers cut chunks from it and serialise each chunk when it
+is sent, so a million-row import never holds every label dict, or every chunk's bytes, at once.
+A stream gives the same labels, in the same order, however it is sliced.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ango_frames.imports.asset_keys import AssetKeys
+from ango_frames.imports.objects import ObjectRows
+
+__all__ = ["LabelBatch", "LabelStream", "no_gc"]
+
+#: Labels written per block: enough to amortise the vectorised column reads, small enough that
+#: a block's object dicts stay a few megabytes.
+BLOCK = 1024
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while many small dicts are made.
+
+    The dicts hold no cycles; without this the collector rescans the growing heap every few
+    thousand allocations and building takes about twice as long.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class LabelStream:
+    """The labels of a built import, in sending order, written on demand.
+
+    Parameters
+    ----------
+    rows : ObjectRows
+        The resolved object rows.
+    keys : AssetKeys
+        The asset keys (the label's ``externalId`` / ``assetId`` / ``taskId``).
+    codes : numpy.ndarray
+        The asset code of each label, increasing.
+    sorted_pos : numpy.ndarray
+        The positions of the sent object rows, grouped by asset in code order.
+    starts : numpy.ndarray
+        ``sorted_pos[starts[c]:starts[c + 1]]`` are the object rows of asset ``c``.
+    parts : tuple of dict
+        Per asset code: global classifications, relations and brush fields.
+    body : str
+        ``labels``, ``import-file`` or ``annotate`` (:data:`ango_frames.imports.labels.BODIES`).
+    extra : dict
+        ``status`` / ``assignee`` put on every spec label.
+    """
+
+    def __init__(
+        self,
+        rows: ObjectRows,
+        keys: AssetKeys,
+        codes: np.ndarray,
+        sorted_pos: np.ndarray,
+        starts: np.ndarray,
+        parts: tuple[dict[int, Any], dict[int, Any], dict[int, Any]],
+        body: str,
+        extra: dict[str, Any],
+    ) -> None:
+        self.rows = rows
+        self.keys = keys
+        self.codes = codes
+        self.sorted_pos = sorted_pos
+        self.starts = starts
+        self.global_cls, self.rels, self.brushes = parts
+        self.body = body
+        self.extra = extra
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def sizes(self) -> list[int]:
+        """Per label, how many objects it holds."""
+        return (self.starts[self.codes + 1] - self.starts[self.codes]).tolist()
+
+    def labels(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+        """Labels ``start`` to ``stop`` (all by default), made a block at a time."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        for lo in range(start, stop, BLOCK):
+            yield from self._block(self.codes[lo : min(lo + BLOCK, stop)].tolist())
+
+    def _block(self, codes: list[int]) -> list[dict[str, Any]]:
+        """The labels of asset ``codes`` (made with the GC paused: they hold no cycles)."""
+        if not codes:
+            return []
+        with no_gc():
+            return self._make(codes)
+
+    def _make(self, codes: list[int]) -> list[dict[str, Any]]:
+        first = int(self.starts[codes[0]])
+        objs = self.rows.dicts(self.sorted_pos[first : int(self.starts[codes[-1] + 1])])
+        starts, keys, extra = self.starts, self.keys, self.extra
+        flat = self.body == "import-file"
+        out = []
+        for code in codes:
+            lo, hi = int(starts[code]) - first, int(starts[code + 1]) - first
+            answer = {
+                "objects": objs[lo:hi],
+                "classifications": self.global_cls.get(code, []),
+                "relations": [b for _, b in self.rels.get(code, [])],
+            }
+            brush = self.brushes.get(code) or {}
+            if flat:
+                field, value = keys.external_field(code)
+                out.append({field: value, **answer, **brush})
+            else:
+                field, value = keys.field(code)
+                out.append({field: value, "answer": answer, **brush, **extra})
+        return out
+
+
+class LabelBatch:
+    """A built labels payload and what the importer and dry run need to report on it.
+
+    Attributes
+    ----------
+    body : dict
+        The request body: ``{"project": ..., "labels": [...]}`` (ImportLabelsRequest), or
+        ``{"project": ..., "jsonContent": [...]}`` for the import-file body. Made (once) when
+        first read; the importers read :attr:`stream` instead and never hold it whole.
+    stream : LabelStream or None
+        The labels written on demand, a range at a time (None for a body given ready-made).
+    keys : list of (str, str)
+        Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")``.
+    row_index : list of numpy.ndarray
+        Per label, the index labels of the object rows that produced it.
+    scores : pandas.DataFrame
+        ``row, label, object_id, score`` for every sent object with a ``score`` (never sent).
+    id_map : pandas.DataFrame
+        Generated object ids: ``row, label, track_id, object_id``.
+    rejected : pandas.DataFrame
+        The object rows left out (``on_error="skip"``); empty otherwise.
+    failures : pandas.DataFrame
+        Every problem found (``row, column, reason, value``), in every input table.
+    """
+
+    def __init__(
+        self,
+        body: dict[str, Any] | None,
+        keys: list[tuple[str, str]],
+        row_index: list[np.ndarray] | Callable[[], list[np.ndarray]],
+        scores: pd.DataFrame | Callable[[], pd.DataFrame],
+        id_map: pd.DataFrame | Callable[[], pd.DataFrame],
+        rejected: pd.DataFrame,
+        failures: pd.DataFrame,
+        *,
+        stream: LabelStream | None = None,
+        project: str = "",
+        field: str = "labels",
+    ) -> None:
+        if body is None and stream is None:
+            raise ValueError("a LabelBatch needs a body or a stream")
+        self._body = body
+        self.stream = stream
+        self.project = body.get("project", project) if body is not None else project
+        self.field = field if body is None else ("labels" if "labels" in body else "jsonContent")
+        self.keys = keys
+        # made when first read: a million-row import need not hold them while it sends
+        self._made: dict[str, Any] = {"row_index": row_index, "scores": scores, "id_map": id_map}
+        self.rejected = rejected
+        self.failures = failures
+
+    def _get(self, name: str) -> Any:
+        value = self._made[name]
+        if callable(value):
+            value = self._made[name] = value()
+        return value
+
+    @property
+    def row_index(self) -> list[np.ndarray]:
+        return self._get("row_index")
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self._get("scores")
+
+    @property
+    def id_map(self) -> pd.DataFrame:
+        return self._get("id_map")
+
+    def n_objects(self) -> list[int]:
+        """Per label, how many objects it holds."""
+        if self.stream is not None:
+            return self.stream.sizes()
+        return [len(r) for r in self.row_index]
+
+    def score_frame(self) -> pd.DataFrame:
+        """:attr:`scores`, made for this call only when it was not made yet."""
+        value = self._made["scores"]
+        return value() if callable(value) else value
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            assert self.stream is not None
+            with no_gc():
+                self._body = {"project": self.project, self.field: list(self.stream.labels())}
+        return self._body
+
+    @body.setter
+    def body(self, value: dict[str, Any]) -> None:
+        self._body = value
+
+    @property
+    def labels(self) -> list[dict[str, Any]]:
+        """The built items: spec labels, or import-file items (``jsonContent``)."""
+        return self.body["labels"] if "labels" in self.body else self.body["jsonContent"]
+
+    def items(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+        """Items ``start`` to ``stop``, made on demand (from the body when it was made)."""
+        if self._body is None and self.stream is not None:
+            return self.stream.labels(start, stop)
+        return iter(self.labels[start:stop])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __repr__(self) -> str:
+        n_obj = sum(self.n_objects())
+        return (
+            f"LabelBatch({len(self.keys)} labels, {n_obj} objects, "
+            f"{len(self.rejected)} rejected rows, {len(self.failures)} problems)"
+        )
