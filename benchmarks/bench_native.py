@@ -11,7 +11,10 @@ bench_export.py), repeated ``--reps`` times, interleaved (every step once, then 
   file, the objects table only (needs ``pip install duckdb``; skipped with a note otherwise);
 * ``json_normalize``: ``pandas.json_normalize`` of the tools and classifications;
 * ``export_to_parquet`` and ``read_export`` (all tables, default settings) with
-  ``engine="python"`` and ``engine="native"``.
+  ``engine="python"`` and ``engine="native"``;
+* ``export_to_parquet`` (native engine) of the same records as a JSON array (``X.json``) and as a
+  split zip (``X.split.zip``), when those files sit beside the ndjson file ``X.ndjson``
+  (``bench_export.py --generate`` / ``make_export.py`` write them).
 
 Printed per step: min and median time, min and median ratio to the parse of the same
 repetition, and the median peak RSS. Goals (issue 13): export_to_parquet <= 1.5x, peak RSS
@@ -43,7 +46,10 @@ STEPS = [
     ("export_to_parquet", "native"),
     ("read_export", "python"),
     ("read_export", "native"),
+    ("export_to_parquet json", "native"),
+    ("export_to_parquet split", "native"),
 ]
+SIBLINGS = {"export_to_parquet json": ".json", "export_to_parquet split": ".split.zip"}
 
 
 def _duckdb_objects(src: str, out: str) -> None:
@@ -80,7 +86,7 @@ def _step(name: str, engine: str | None, src: str) -> None:
             _duckdb_objects(src, tmp)
         elif name == "json_normalize":
             _normalize(src)
-        elif name == "export_to_parquet":
+        elif name.startswith("export_to_parquet"):
             export_to_parquet(src, tmp, engine=engine)
         elif name == "read_export":
             read_export(src, engine=engine)
@@ -92,6 +98,8 @@ def _step(name: str, engine: str | None, src: str) -> None:
 
 
 def _measure(name: str, engine: str | None, src: Path) -> dict | None:
+    if name in SIBLINGS:
+        src = src.with_name(src.name.removesuffix(".ndjson") + SIBLINGS[name])
     cmd = [sys.executable, __file__, "--step", name, "--engine", engine or "-", str(src)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
@@ -108,6 +116,10 @@ def run(src: Path, reps: int) -> None:
     except ImportError:
         print("duckdb is not installed (pip install duckdb): the DuckDB baseline is skipped")
         steps = [s for s in STEPS if s[0] != "duckdb_objects"]
+    stem = src.name.removesuffix(".ndjson")
+    steps = [
+        s for s in steps if s[0] not in SIBLINGS or src.with_name(stem + SIBLINGS[s[0]]).exists()
+    ]
     runs: dict[tuple, list[dict]] = {s: [] for s in steps}
     ratios: dict[tuple, list[float]] = {s: [] for s in steps}
     for rep in range(reps):

@@ -297,6 +297,25 @@ class Lines:
             pos, k = end + 1, k + 1
 
 
+#: Bytes of ndjson text per block handed to the native core (several source chunks joined):
+#: fewer, larger blocks mean fewer segments, record batches and Parquet chunks downstream.
+RAW_BLOCK_BYTES = 4 * 2**20
+
+
+def _regroup(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """``chunks`` joined into pieces of at least ``size`` bytes (the last may be smaller)."""
+    held: list[bytes] = []
+    n = 0
+    for chunk in chunks:
+        held.append(chunk)
+        n += len(chunk)
+        if n >= size:
+            yield held[0] if len(held) == 1 else b"".join(held)
+            held, n = [], 0
+    if held:
+        yield b"".join(held)
+
+
 def _line_count(block: bytes, last: bool) -> int:
     """The lines of ``block`` as ``iter_ndjson`` counts them (a last line may lack its newline)."""
     n = block.count(b"\n")
@@ -380,6 +399,8 @@ def iter_ndjson(
             rel_line += 1
         block_off = off
 
+    if raw:
+        chunks = _regroup(chunks, RAW_BLOCK_BYTES)
     for chunk in chunks:
         nl = chunk.rfind(b"\n")
         if nl < 0:

@@ -262,6 +262,26 @@ def test_lines_blocks_read_by_the_python_engine_too():
     assert [orjson.dumps(r) for r in records[0]] == [orjson.dumps(r) for r in POOL[:3]]
 
 
+def test_native_blocks_join_source_chunks_into_few_large_blocks(monkeypatch):
+    """The core gets blocks of about RAW_BLOCK_BYTES (whole lines), however small the
+    source's chunks, and the records and the tables stay what they were."""
+    from ango_frames.export import jsonstream
+
+    raw = ndjson(list(make_records(12, seed=5)))
+    monkeypatch.setattr(jsonstream, "RAW_BLOCK_BYTES", len(raw) // 3)
+    chunks = [raw[i : i + 1000] for i in range(0, len(raw), 1000)]
+    ctx = jsonstream.Ctx("e.ndjson")
+    blocks = list(jsonstream.iter_ndjson(iter(chunks), ctx, raw=True))
+    assert 2 <= len(blocks) <= 4
+    longest = max(len(line) for line in raw.split(b"\n"))  # a block ends at its last newline
+    assert all(len(b.data) > len(raw) // 3 - longest for b in blocks[:-1])
+    assert all(b.data.endswith(b"\n") for b in blocks[:-1])
+    assert b"".join(b.data for b in blocks) == raw
+    plain = list(jsonstream.iter_ndjson(iter(chunks), ctx))
+    assert [r for b in blocks for r in b] == plain
+    assert_engines_agree(raw)
+
+
 # ------------------------------------------------------------------------------ sanitizers
 
 

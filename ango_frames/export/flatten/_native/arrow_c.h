@@ -67,21 +67,7 @@ struct Column {
     *this = Column(type);
     hint = h;
     valid.reserve(h.rows);
-    switch (type) {
-      case T_STR: offsets.reserve(h.rows + 1); data.reserve(h.a); break;
-      case T_LSTR:
-        offsets.reserve(h.rows + 1);
-        child_valid.reserve(h.a);
-        child_offsets.reserve(h.a + 1);
-        data.reserve(h.b);
-        break;
-      case T_RING:
-        offsets.reserve(h.rows + 1);
-        child_offsets.reserve(h.a);
-        doubles.reserve(h.b);
-        break;
-      default: fixed.reserve(h.a);
-    }
+    sized(h, [](auto& buffer, size_t n) { buffer.reserve(n); });
   }
   size_t size() const { return valid.size(); }
   Mark mark() const {
@@ -94,20 +80,25 @@ struct Column {
   }
   void reset(const Mark& m) {
     valid.resize(m.rows);
+    sized(m, [](auto& buffer, size_t n) { buffer.resize(n); });
+  }
+  // `f(buffer, n)` on each buffer of this type but `valid`, with its size at mark `m`.
+  template <class F>
+  void sized(const Mark& m, F f) {
     switch (type) {
-      case T_STR: offsets.resize(m.rows + 1); data.resize(m.a); break;
+      case T_STR: f(offsets, m.rows + 1); f(data, m.a); break;
       case T_LSTR:
-        offsets.resize(m.rows + 1);
-        child_valid.resize(m.a);
-        child_offsets.resize(m.a + 1);
-        data.resize(m.b);
+        f(offsets, m.rows + 1);
+        f(child_valid, m.a);
+        f(child_offsets, m.a + 1);
+        f(data, m.b);
         break;
       case T_RING:
-        offsets.resize(m.rows + 1);
-        child_offsets.resize(m.a);
-        doubles.resize(m.b);
+        f(offsets, m.rows + 1);
+        f(child_offsets, m.a);
+        f(doubles, m.b);
         break;
-      default: fixed.resize(m.a);
+      default: f(fixed, m.a);
     }
   }
   template <class T>

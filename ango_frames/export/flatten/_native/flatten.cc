@@ -43,6 +43,16 @@ const Keys RBOX_KEYS = {"x", "y", "width", "height", "rotation", "corners"};
 
 constexpr int64_t F64_EXACT = int64_t{1} << 53;  // ints a float64 column holds exactly
 
+// The position of `k` in `keys`, or keys.size() when it is not one of them.
+int key_index(const Keys& keys, std::string_view k) {
+  int at = 0;
+  for (std::string_view x : keys) {
+    if (x == k) break;
+    ++at;
+  }
+  return at;
+}
+
 bool in(const Keys& keys, std::string_view k) {
   for (std::string_view x : keys)
     if (x == k) return true;
@@ -288,11 +298,7 @@ bool Core::audit(const Node* meta, V* out) {
   if (meta->kind != J_OBJ) return false;
   const Node* k = meta + 1;
   for (uint32_t i = 0; i < meta->count; ++i, k = doc_.after(k + 1)) {
-    int at = 0;
-    for (std::string_view name : AUDIT_KEYS) {
-      if (name == k->s) break;
-      ++at;
-    }
+    const int at = key_index(AUDIT_KEYS, k->s);
     if (at == N_AUDIT) return false;
     out[at] = node(k + 1);
   }
@@ -576,11 +582,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
   const Node* a[16] = {};  // asset values, in ASSET_KEYS order
   bool has_data = false, has_status = false, has_label_ms = false;
   for (const Node* k = asset + 1; k != doc_.after(asset); k = doc_.after(k + 1)) {
-    int at = 0;
-    for (std::string_view name : ASSET_KEYS) {
-      if (name == k->s) break;
-      ++at;
-    }
+    const int at = key_index(ASSET_KEYS, k->s);
     if (at == 16) return false;
     a[at] = k + 1;
     has_data |= at == 9;
@@ -590,11 +592,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
   const Node* t[24] = {};  // task values, in TASK_KEYS order
   bool has_duration_ms = false;
   for (const Node* k = task + 1; k != doc_.after(task); k = doc_.after(k + 1)) {
-    int at = 0;
-    for (std::string_view name : TASK_KEYS) {
-      if (name == k->s) break;
-      ++at;
-    }
+    const int at = key_index(TASK_KEYS, k->s);
     if (at == 24) return false;  // unknown, or `issues` (kept in extra)
     t[at] = k + 1;
     has_duration_ms |= at == 18;
@@ -643,11 +641,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
     const Node* r[5] = {};
     bool review_ms = false;
     for (const Node* k = review + 1; k != doc_.after(review); k = doc_.after(k + 1)) {
-      int at = 0;
-      for (std::string_view name : REVIEW_KEYS) {
-        if (name == k->s) break;
-        ++at;
-      }
+      const int at = key_index(REVIEW_KEYS, k->s);
       if (at == 5) return false;
       r[at] = k + 1;
       review_ms |= at == 3;
@@ -678,11 +672,7 @@ bool Core::task(const Node* asset, const Node* task, std::vector<int64_t>& dyn, 
     const Node* s[13] = {};
     bool has_duration = false;
     for (const Node* k = snap + 1; k != doc_.after(snap); k = doc_.after(k + 1)) {
-      int at = 0;
-      for (std::string_view name : HISTORY_KEYS) {
-        if (name == k->s) break;
-        ++at;
-      }
+      const int at = key_index(HISTORY_KEYS, k->s);
       if (at == 13) return false;
       s[at] = k + 1;
       has_duration |= at == 2;
