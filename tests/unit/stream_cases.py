@@ -13,38 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tests.unit.test_labels import SCHEMA
+
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "stream_plans.json"
 
+# the car / road / light classes of test_labels' ontology, with one global text answer and a
+# relation (the recorded plans were made with exactly these classes)
+_TOOLS = {tool["title"]: tool for tool in SCHEMA["tools"]}
 ONTOLOGY = {
-    "tools": [
-        {
-            "tool": "bounding-box",
-            "title": "car",
-            "schemaId": "t-car",
-            "classifications": [
-                {
-                    "tool": "radio",
-                    "title": "occluded",
-                    "schemaId": "c-occ",
-                    "options": [
-                        {"value": "yes", "schemaId": "o1"},
-                        {"value": "no", "schemaId": "o2"},
-                    ],
-                },
-                {
-                    "tool": "checkbox",
-                    "title": "parts",
-                    "schemaId": "c-parts",
-                    "options": [
-                        {"value": "wheel", "schemaId": "o3"},
-                        {"value": "door", "schemaId": "o4"},
-                    ],
-                },
-            ],
-        },
-        {"tool": "polygon", "title": "road", "schemaId": "t-road"},
-        {"tool": "point", "title": "light", "schemaId": "t-light"},
-    ],
+    "tools": [_TOOLS["car"], _TOOLS["road"], _TOOLS["light"]],
     "classifications": [{"tool": "text", "title": "note", "schemaId": "g-text"}],
     "relations": [{"title": "near", "schemaId": "r-near"}],
 }
