@@ -6,11 +6,11 @@ envelope, or raises a ``BadRequest`` / ``NotFound`` whose message becomes the fa
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ango_frames.errors import BadRequest, NotFound
 from ango_frames.testing import spec
+from ango_frames.testing.copying import tree_copy
 from ango_frames.testing.exporter import asset_record, build_zip
 from ango_frames.testing.ontology import complete_answer
 from ango_frames.testing.query import ExportQuery, parse_export_query
@@ -172,7 +172,7 @@ def _label_task(project: Project, asset: Asset) -> dict[str, Any]:
         "externalId": asset.external_id,
         "batches": list(asset.batches),
         "priority": task.priority,
-        "answer": copy.deepcopy(task.answer),
+        "answer": tree_copy(task.answer),
         "createdAt": task.created_at,
         "duration": task.total_duration / 1000,  # the spec's LabelTask.duration is in seconds
     }
@@ -226,7 +226,7 @@ def _next_stage(project: Project, asset: Asset) -> None:
             "duration": 0,
             "completedAt": now,
             "completedBy": HUB_USER,
-            "answer": copy.deepcopy(task.answer),
+            "answer": tree_copy(task.answer),
         }
     )
     task.stage_id = stage["next"][0]

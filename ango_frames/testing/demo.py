@@ -14,16 +14,17 @@ Encodings chosen where the real format is undocumented: ``boolean`` answers are 
 
 from __future__ import annotations
 
-import copy
 import random
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ango_frames.testing.copying import tree_copy
 from ango_frames.testing.demo_answers import AnswerMaker
 from ango_frames.testing.demo_ontology import TEXT, build_ontology
 from ango_frames.testing.store import Store, iso
 
-__all__ = ["IMAGE_COUNT", "build_demo"]
+__all__ = ["IMAGE_COUNT", "build_demo", "demo_store"]
 
 IMAGE_COUNT = 300
 HOST = "https://assets.example.org/demo"
@@ -67,7 +68,7 @@ def _history(
                 "duration": ms,
                 "completedAt": iso(t),
                 "completedBy": annotator if name == "Label" else reviewer,
-                "answer": copy.deepcopy(label if name == "Label" else final),
+                "answer": tree_copy(label if name == "Label" else final),
             }
         )
     if stage == "Start":
@@ -309,3 +310,24 @@ def _issues(maker: AnswerMaker, project: Any) -> None:
         if issue["status"] != "Open":
             issue.update(resolvedBy=REVIEWERS[n % 2], resolvedAt=iso(created + timedelta(hours=1)))
         project.issues.append(issue)
+
+
+#: seed -> the store right after build_demo (never handed out, only cloned), the project's id
+_BUILT: dict[int, tuple[Store, str]] = {}
+_BUILT_LOCK = threading.Lock()
+
+
+def demo_store(seed: int = 0) -> tuple[Store, str]:
+    """A new store holding only the demo project, and the project's id.
+
+    Each call returns a store of its own, equal in every field to ``build_demo(Store(seed),
+    seed)`` (its id generator included, so later ids match too). The demo is built once per
+    seed and process, then cloned for every further hub: a test suite makes a fresh hub for
+    most tests, and building costs several times as much as a clone.
+    """
+    with _BUILT_LOCK:
+        if seed not in _BUILT:
+            store = Store(seed)
+            _BUILT[seed] = (store, build_demo(store, seed))
+        store, project_id = _BUILT[seed]
+        return store.clone(), project_id

@@ -7,12 +7,12 @@ reviewer's pass moves boxes, changes answers and deletes objects (with their rel
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 from datetime import datetime
 from typing import Any
 
+from ango_frames.testing.copying import tree_copy
 from ango_frames.testing.store import Store, iso
 
 __all__ = ["AnswerMaker"]
@@ -201,7 +201,7 @@ class AnswerMaker:
         self, answer: dict[str, list[Any]], when: datetime, who: str
     ) -> dict[str, list[Any]]:
         """What a reviewer leaves: a moved box, a changed answer, a deleted object (a few each)."""
-        out = copy.deepcopy(answer)
+        out = tree_copy(answer)
         upd = {"updatedAt": iso(when), "updatedBy": who, "updatedIn": "Review"}
         boxes = [t for t in out["tools"] if "bounding-box" in t]
         if boxes and self.rng.random() < 0.5:

@@ -11,7 +11,6 @@ Zips are deterministic: the same state and parameters give the same bytes (fixed
 
 from __future__ import annotations
 
-import copy
 import io
 import zipfile
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from ango_frames.export.flatten.keys import GEOMETRY_KEYS as DOCUMENTED_GEOMETRY_KEYS
+from ango_frames.testing.copying import tree_copy
 from ango_frames.testing.query import ExportQuery, in_range
 from ango_frames.testing.store import Asset, Project, Task, parse_iso
 
@@ -45,7 +45,7 @@ def _lerp(a: Any, b: Any, t: float) -> Any:
         return [_lerp(x, y, t) for x, y in zip(a, b, strict=True)]
     if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
         return {k: _lerp(a[k], b[k], t) for k in a}
-    return copy.deepcopy(a)
+    return tree_copy(a)
 
 
 def _geometry_key(tool: dict[str, Any]) -> str | None:
@@ -56,14 +56,14 @@ def _track(frames: list[dict[str, Any]], key_frames_only: bool) -> list[dict[str
     frames = sorted(frames, key=lambda f: f["page"])
     out: list[dict[str, Any]] = []
     for i, frame in enumerate(frames):
-        out.append(copy.deepcopy(frame))
+        out.append(tree_copy(frame))
         nxt = frames[i + 1] if i + 1 < len(frames) else None
         if key_frames_only or nxt is None or frame.get("interpolationStopped"):
             continue
         key = _geometry_key(frame)
         gap = nxt["page"] - frame["page"]
         for step in range(1, gap):
-            between = copy.deepcopy(frame)
+            between = tree_copy(frame)
             between["page"] = frame["page"] + step
             if key is not None and key in nxt:
                 between[key] = _lerp(frame[key], nxt[key], step / gap)
@@ -80,7 +80,7 @@ def expand_tools(
     Tracks keep the order of their first key frame; frames of a track are in page order.
     """
     if not video:
-        return copy.deepcopy(tools)
+        return tree_copy(tools)
     order: list[Any] = []
     tracks: dict[Any, list[dict[str, Any]]] = {}
     for n, tool in enumerate(tools):
@@ -94,7 +94,7 @@ def expand_tools(
     out: list[dict[str, Any]] = []
     for kind, key in order:
         if kind == "single":
-            out.append(copy.deepcopy(tools[key]))
+            out.append(tree_copy(tools[key]))
         else:
             out.extend(_track(tracks[key], key_frames_only))
     return out
@@ -113,8 +113,8 @@ def _answer(answer: dict[str, Any], asset: Asset, query: ExportQuery) -> dict[st
     tools = expand_tools(
         answer["tools"], video=asset.is_video, key_frames_only=query.key_frames_only
     )
-    classifications = copy.deepcopy(answer["classifications"])
-    relations = copy.deepcopy(answer["relations"])
+    classifications = tree_copy(answer["classifications"])
+    relations = tree_copy(answer["relations"])
     _strip_metadata(tools, query.include_metadata)
     _strip_metadata(classifications, query.include_metadata)
     for relation in relations:
@@ -141,8 +141,8 @@ def asset_record(
         record["dataset"] = [_absolute(u, asset_base) for u in asset.dataset]
     record["externalId"] = asset.external_id
     if asset.context_data:
-        record["contextData"] = copy.deepcopy(asset.context_data)
-    record["metadata"] = copy.deepcopy(asset.metadata)
+        record["contextData"] = tree_copy(asset.context_data)
+    record["metadata"] = tree_copy(asset.metadata)
     record["batches"] = project.batch_names(asset.batches)
     body: dict[str, Any] = {
         "taskId": task.id,
@@ -157,7 +157,7 @@ def asset_record(
     if query.include_history:
         history = []
         for snap in task.stage_history:
-            entry = {k: copy.deepcopy(v) for k, v in snap.items() if k not in ("answer",)}
+            entry = {k: tree_copy(v) for k, v in snap.items() if k not in ("answer",)}
             entry.update(_answer(snap["answer"], asset, query))
             history.append(entry)
         body["stageHistory"] = history
@@ -213,7 +213,7 @@ def select_assets(project: Project, query: ExportQuery) -> list[Asset]:
 
 def issue_records(project: Project) -> list[dict[str, Any]]:
     """``type=issue``: the project's issues (docs/format.md §5.2 shape)."""
-    return copy.deepcopy(project.issues)
+    return tree_copy(project.issues)
 
 
 def _member(zf: zipfile.ZipFile, name: str, data: bytes) -> None:

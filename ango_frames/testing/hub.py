@@ -24,7 +24,7 @@ from typing import Any
 
 from ango_frames.errors import ConfigError
 from ango_frames.testing import api
-from ango_frames.testing.demo import build_demo
+from ango_frames.testing.demo import demo_store
 from ango_frames.testing.faults import FaultPlan
 from ango_frames.testing.handler import HubHandler
 from ango_frames.testing.pictures import render_picture
@@ -107,13 +107,16 @@ class LocalHub:
         self._port = port
         self.split_size = split_size
         self.max_body_bytes = max_body_bytes
-        self.state = Store(seed)
+        self.project_id: str | None = None
+        if demo:
+            self.state, self.project_id = demo_store(seed)
+        else:
+            self.state = Store(seed)
         self.faults = FaultPlan()
         self.log = RequestLog()
         self.files = ExportFiles()
         self.idempotency = IdempotencyStore()
         self.errors: list[Exception] = []
-        self.project_id: str | None = build_demo(self.state, seed) if demo else None
         self._pictures: dict[str, bytes] = {}
         self._pictures_lock = threading.Lock()
         self._stopping = threading.Event()

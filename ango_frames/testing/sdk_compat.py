@@ -19,11 +19,11 @@ exactly these (and the README lists them):
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 from ango_frames.errors import BadRequest
+from ango_frames.testing.copying import tree_copy
 from ango_frames.testing.store import Asset, Project
 
 __all__ = [
@@ -86,8 +86,8 @@ def task_resource(project: Project, asset: Asset) -> dict[str, Any]:
     """``GET /v2/task/{taskId}``'s ``data``: the task as the official client reads it."""
     task = asset.task
     stage = project.stage(task.stage_id) or {"id": task.stage_id, "name": task.stage_id}
-    answer = {k: copy.deepcopy(task.answer.get(k, [])) for k in ("tools", "classifications")}
-    answer["relations"] = copy.deepcopy(task.answer.get("relations", []))
+    answer = {k: tree_copy(task.answer.get(k, [])) for k in ("tools", "classifications")}
+    answer["relations"] = tree_copy(task.answer.get("relations", []))
     body: dict[str, Any] = {
         "_id": task.id,
         "project": project.id,

@@ -8,7 +8,6 @@ tracks as key frames only (the exporter interpolates the frames between them).
 
 from __future__ import annotations
 
-import copy
 import random
 import threading
 from collections import Counter
@@ -17,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ango_frames.errors import ConfigError
+from ango_frames.testing.copying import tree_copy
 
 __all__ = [
     "Asset",
@@ -81,9 +81,9 @@ def normalize_answer(answer: dict[str, Any] | None) -> dict[str, Any]:
     answer = answer or {}
     tools = answer.get("objects", answer.get("tools", []))
     out: dict[str, Any] = {
-        "tools": copy.deepcopy(list(tools or [])),
-        "classifications": copy.deepcopy(list(answer.get("classifications") or [])),
-        "relations": copy.deepcopy(list(answer.get("relations") or [])),
+        "tools": tree_copy(list(tools or [])),
+        "classifications": tree_copy(list(answer.get("classifications") or [])),
+        "relations": tree_copy(list(answer.get("relations") or [])),
     }
     for key in ("brushDataUrl", "medicalBrushDataUrl"):  # mask URLs beside the objects
         if isinstance(answer.get(key), str):
@@ -185,9 +185,9 @@ class Project:
             "name": self.name,
             "description": self.description,
             "type": "ango",
-            "categorySchema": copy.deepcopy(self.ontology),
-            "stages": copy.deepcopy(self.stages),
-            "batches": copy.deepcopy(self.batches),
+            "categorySchema": tree_copy(self.ontology),
+            "stages": tree_copy(self.stages),
+            "batches": tree_copy(self.batches),
             "consensusCount": 1,
             "deleted": False,
             "assetCount": len(self.assets),
@@ -213,6 +213,24 @@ class Store:
         # start with "/" are paths on the hub, exported under ``asset_base`` (its base URL)
         self.pictures: dict[str, tuple[int, int, list[dict[str, Any]]]] = {}
         self.asset_base = ""
+
+    def clone(self) -> Store:
+        """A store equal to this one in every field that shares no mutable part with it.
+
+        Its id generator stands where this one's does, so both give the same ids from here on.
+        """
+        with self.lock:
+            new = Store.__new__(Store)
+            for name, value in vars(self).items():
+                if name == "lock":
+                    value = threading.RLock()
+                elif name == "_rng":
+                    value = random.Random()
+                    value.setstate(self._rng.getstate())
+                else:
+                    value = tree_copy(value)
+                setattr(new, name, value)
+        return new
 
     def new_id(self) -> str:
         """A 24-hex-digit id, shaped like the hub's Mongo ObjectIds."""
@@ -243,7 +261,7 @@ class Store:
             if pid in self.projects:
                 raise ConfigError(f"project {pid!r} already exists")
             schema: dict[str, list[Any]] = {"tools": [], "classifications": [], "relations": []}
-            schema.update(copy.deepcopy(ontology or {}))
+            schema.update(tree_copy(ontology or {}))
             batch_list = [
                 dict(b) if isinstance(b, dict) else {"_id": self.new_id(), "name": b}
                 for b in batches
@@ -252,7 +270,7 @@ class Store:
                 id=pid,
                 name=name,
                 ontology=schema,
-                stages=copy.deepcopy(stages) if stages else default_stages(),
+                stages=tree_copy(stages) if stages else default_stages(),
                 batches=batch_list,
                 created_at=created_at or now_iso(),
                 description=description,
@@ -300,14 +318,14 @@ class Store:
                 updated_at=updated_at or created,
                 updated_by=updated_by,
                 total_duration=total_duration,
-                stage_history=copy.deepcopy(stage_history or []),
+                stage_history=tree_copy(stage_history or []),
             )
             asset = Asset(
                 id=aid,
                 external_id=external_id,
                 url=url or (dataset[0] if dataset else f"https://assets.example.org/{external_id}"),
-                metadata=copy.deepcopy(metadata or {}),
-                context_data=copy.deepcopy(context_data or {}),
+                metadata=tree_copy(metadata or {}),
+                context_data=tree_copy(context_data or {}),
                 batches=project.batch_ids(list(batches)),
                 created_at=created,
                 task=task,

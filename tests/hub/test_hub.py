@@ -16,7 +16,8 @@ import requests
 
 from ango_frames.errors import ConfigError
 from ango_frames.testing import LocalHub, serve, spec
-from ango_frames.testing.store import parse_iso
+from ango_frames.testing.demo import build_demo
+from ango_frames.testing.store import Store, parse_iso
 
 
 @pytest.fixture(scope="module")
@@ -637,10 +638,29 @@ def test_demo_is_deterministic_per_seed(hub, http):
                 (i.filename, zf.read(i).replace(h.base_url.encode(), b"HUB")) for i in zf.infolist()
             ]
 
-    with LocalHub() as same, LocalHub(seed=1) as other:
+    # ``hub`` is unpickled from the demo built once per process: ``same`` builds it anew
+    same = LocalHub(demo=False)
+    same.project_id = build_demo(same.state, 0)
+    with same, LocalHub(seed=1) as other:
         assert same.project_id == hub.project_id and same.api_key != hub.api_key
         assert zipped(same) == zipped(hub)
         assert other.project_id != hub.project_id and zipped(other) != zipped(hub)
+
+
+def test_each_demo_hub_has_a_store_of_its_own():
+    first, second = LocalHub(), LocalHub()
+    asset = next(a for a in first.project().assets.values() if a.task.answer["tools"])
+    asset.task.answer["tools"].append({"schemaId": "changed"})
+    first.project().assets.popitem()
+    first.state.new_id()
+    fresh = Store(0)
+    build_demo(fresh, 0)
+    # the second hub and a third one hold the demo as built, not the first hub's changed state
+    for other in (second, LocalHub()):
+        assert other.state.projects == fresh.projects and other.state.tasks == fresh.tasks
+        assert other.state.projects != first.state.projects
+    # ... and their id generators stand where a fresh build leaves them
+    assert second.state.new_id() == fresh.new_id()
 
 
 def test_keyed_requests_racing_apply_once(small):
