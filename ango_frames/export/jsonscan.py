@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from ango_frames.errors import AngoError
 from ango_frames.export.jsonstream import _WS, RAW_BLOCK_BYTES, Ctx, Lines, _regroup, decode
 
 __all__ = ["iter_array", "iter_objects"]
@@ -112,12 +113,30 @@ def iter_array(
 ) -> Iterator[Any]:
     """Records of a JSON array; ``chunks`` start at its '['. See :func:`_scan_records`; with
     ``raw`` (and the native core built), blocks of records as :class:`Lines`."""
-    native = raw and _core is not None
-    if native:
-        chunks = _regroup(chunks, RAW_BLOCK_BYTES)
-    return _scan_records(
-        chunks, ctx, array=True, offset=offset, line=line, last_nl=last_nl, raw=native
-    )
+    if raw and _core is not None:
+        blocks = _scan_records(
+            _regroup(chunks, RAW_BLOCK_BYTES), ctx, array=True, offset=offset, line=line,
+            last_nl=last_nl, raw=True,
+        )  # fmt: skip
+        return _errors_in_line(blocks, ctx.max_depth)
+    return _scan_records(chunks, ctx, array=True, offset=offset, line=line, last_nl=last_nl)
+
+
+def _errors_in_line(blocks: Iterator[Any], max_depth: int) -> Iterator[Any]:
+    """``blocks``, an error raised on the way coming as one more block, whose only line raises
+    it when read: after every record before it (the Python reader's order), however many blocks
+    the core's threads have taken ahead."""
+    try:
+        yield from blocks
+    except AngoError as error:
+        failed = error
+    else:
+        return
+
+    def fail(_line: bytes, _pos: int, _k: int) -> Any:
+        raise failed
+
+    yield Lines(b"!", fail, max_depth)  # not a record: the core hands it back
 
 
 def iter_objects(
