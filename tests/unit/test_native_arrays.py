@@ -231,6 +231,18 @@ def test_errors_in_a_split_zip_member_name_the_member_and_position():
     assert "member 'export-00001.json'): record 0, line 1, column 2, byte 1:" in str(ref), str(ref)
 
 
+def test_a_corrupt_split_zip_member_fails_alike_with_both_engines():
+    raw = bytearray(_split(RECORDS, members=2))
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as zf:
+        info = zf.infolist()[1]
+    start = info.header_offset + 30 + len(info.filename)  # the member's compressed bytes
+    middle = start + info.compress_size // 2
+    raw[middle : middle + 64] = bytes(64)
+    python, native = _both(lambda: io.BytesIO(bytes(raw)))
+    assert native == python
+    assert "export-00001.json" in python[1] and "corrupt zip data" in python[1], python
+
+
 # ------------------------------------------------------------------------------ the scanner twins
 
 NEAR_JSON = st.lists(
