@@ -2,6 +2,7 @@
 
     python benchmarks/bench_native.py --generate 300          # the issue's figures (~10 min)
     python benchmarks/bench_native.py EXPORT.ndjson --reps 3
+    python benchmarks/bench_native.py EXPORT.ndjson --steps "export_to_parquet json native"
 
 Steps, each in a fresh child process (time and peak RSS of its process tree, see
 bench_export.py), repeated ``--reps`` times, interleaved (every step once, then again):
@@ -12,9 +13,10 @@ bench_export.py), repeated ``--reps`` times, interleaved (every step once, then 
 * ``json_normalize``: ``pandas.json_normalize`` of the tools and classifications;
 * ``export_to_parquet`` and ``read_export`` (all tables, default settings) with
   ``engine="python"`` and ``engine="native"``;
-* ``export_to_parquet`` (native engine) of the same records as a JSON array (``X.json``) and as a
-  split zip (``X.split.zip``), when those files sit beside the ndjson file ``X.ndjson``
-  (``bench_export.py --generate`` / ``make_export.py`` write them).
+* ``export_to_parquet`` and ``read_export`` (native engine: the core reads the records of JSON
+  arrays too) of the same records as a JSON array (``X.json``) and as a split zip
+  (``X.split.zip``), when those files sit beside the ndjson file ``X.ndjson``
+  (``--generate`` writes all three; or ``make_export.py --format json|split``).
 
 Printed per step: min and median time, min and median ratio to the parse of the same
 repetition, and the median peak RSS. Goals (issue 13): export_to_parquet <= 1.5x, peak RSS
@@ -48,8 +50,15 @@ STEPS = [
     ("read_export", "native"),
     ("export_to_parquet json", "native"),
     ("export_to_parquet split", "native"),
+    ("read_export json", "native"),
+    ("read_export split", "native"),
 ]
-SIBLINGS = {"export_to_parquet json": ".json", "export_to_parquet split": ".split.zip"}
+SIBLINGS = {
+    "export_to_parquet json": ".json",
+    "export_to_parquet split": ".split.zip",
+    "read_export json": ".json",
+    "read_export split": ".split.zip",
+}
 
 
 def _duckdb_objects(src: str, out: str) -> None:
@@ -88,7 +97,7 @@ def _step(name: str, engine: str | None, src: str) -> None:
             _normalize(src)
         elif name.startswith("export_to_parquet"):
             export_to_parquet(src, tmp, engine=engine)
-        elif name == "read_export":
+        elif name.startswith("read_export"):
             read_export(src, engine=engine)
         seconds = time.perf_counter() - start
     sampler.stop.set()
@@ -186,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.generate:
         src = generate(args.generate, "ndjson")
+        for fmt in ("json", "split"):  # the same records, beside it
+            generate(args.generate, fmt)
     elif args.export:
         src = Path(args.export)
     else:
