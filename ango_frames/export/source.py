@@ -24,7 +24,6 @@ from ango_frames.errors import ConfigError, ExportFormatError
 from ango_frames.export import jsonscan as scan
 from ango_frames.export import jsonstream as js
 from ango_frames.export import safezip as sz
-from ango_frames.export import threads
 from ango_frames.export_file import ExportFile
 
 __all__ = ["CHUNK_BYTES", "ExportPart", "Opened", "ReadLimits", "Source", "open_source", "resolve"]
@@ -233,16 +232,12 @@ def _zipfile(fh: IO[bytes], head: Iterator[bytes], name: str) -> zipfile.ZipFile
 
 
 def sniff_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: ReadLimits, ahead: bool = False
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: ReadLimits
 ) -> Sniffed:
-    """One zip member opened and sniffed (a zip inside the zip is refused); with ``ahead``, a
-    thread of its own decompresses it a few chunks ahead of the reader (zlib drops the GIL:
-    for the native core, inflating then overlaps with scanning)."""
+    """One zip member opened and sniffed (a zip inside the zip is refused)."""
     kw = limits.zip_kw()
     del kw["max_members"]
     chunks = sz.guarded_chunks(zf, info, name, chunk_bytes=CHUNK_BYTES, **kw)
-    if ahead:
-        chunks = threads.ahead(chunks)
     ctx = js.Ctx(sz.member_source(name, info.filename), limits.max_depth)
     kind, chunks, off, line, last_nl = js.sniff(chunks, ctx)
     if kind == "zip":
@@ -318,7 +313,7 @@ class Opened:
             sniffed, self._first = self._first[1], None
         else:
             assert self._zf is not None
-            sniffed = sniff_member(self._zf, info, self.source.name, self.limits, ahead=raw)
+            sniffed = sniff_member(self._zf, info, self.source.name, self.limits)
         return read_kind(sniffed, raw)
 
     def records(self, raw: bool = False) -> Iterator[Any]:
