@@ -63,8 +63,12 @@ def _compile_in_parallel(compiler) -> None:
 
 _CORE = Extension(
     "ango_frames.export.flatten._core",
-    sources=[f"{_SRC}/{name}" for name in ("flatten.cc", "module.cc", "json.cc", "arrow_c.cc")],
-    depends=[f"{_SRC}/{name}" for name in ("arrow_c.h", "json.h", "flatten.h", "timestamps.h")],
+    sources=[
+        f"{_SRC}/{name}" for name in ("flatten.cc", "module.cc", "json.cc", "arrow_c.cc", "scan.cc")
+    ],
+    depends=[
+        f"{_SRC}/{name}" for name in ("arrow_c.h", "json.h", "flatten.h", "scan.h", "timestamps.h")
+    ],
     language="c++",
     extra_compile_args=[
         "-std=c++17",

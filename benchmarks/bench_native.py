@@ -2,6 +2,7 @@
 
     python benchmarks/bench_native.py --generate 300          # the issue's figures (~10 min)
     python benchmarks/bench_native.py EXPORT.ndjson --reps 3
+    python benchmarks/bench_native.py EXPORT.ndjson --steps "export_to_parquet json native"
 
 Steps, each in a fresh child process (time and peak RSS of its process tree, see
 bench_export.py), repeated ``--reps`` times, interleaved (every step once, then again):
@@ -12,9 +13,10 @@ bench_export.py), repeated ``--reps`` times, interleaved (every step once, then 
 * ``json_normalize``: ``pandas.json_normalize`` of the tools and classifications;
 * ``export_to_parquet`` and ``read_export`` (all tables, default settings) with
   ``engine="python"`` and ``engine="native"``;
-* ``export_to_parquet`` (native engine) of the same records as a JSON array (``X.json``) and as a
-  split zip (``X.split.zip``), when those files sit beside the ndjson file ``X.ndjson``
-  (``bench_export.py --generate`` / ``make_export.py`` write them).
+* ``export_to_parquet`` and ``read_export`` (native engine: the core reads the records of JSON
+  arrays too) of the same records as a JSON array (``X.json``) and as a split zip
+  (``X.split.zip``), when those files sit beside the ndjson file ``X.ndjson``
+  (``--generate`` writes all three; or ``make_export.py --format json|split``).
 
 Printed per step: min and median time, min and median ratio to the parse of the same
 repetition, and the median peak RSS. Goals (issue 13): export_to_parquet <= 1.5x, peak RSS
@@ -48,8 +50,15 @@ STEPS = [
     ("read_export", "native"),
     ("export_to_parquet json", "native"),
     ("export_to_parquet split", "native"),
+    ("read_export json", "native"),
+    ("read_export split", "native"),
 ]
-SIBLINGS = {"export_to_parquet json": ".json", "export_to_parquet split": ".split.zip"}
+SIBLINGS = {
+    "export_to_parquet json": ".json",
+    "export_to_parquet split": ".split.zip",
+    "read_export json": ".json",
+    "read_export split": ".split.zip",
+}
 
 
 def _duckdb_objects(src: str, out: str) -> None:
@@ -88,7 +97,7 @@ def _step(name: str, engine: str | None, src: str) -> None:
             _normalize(src)
         elif name.startswith("export_to_parquet"):
             export_to_parquet(src, tmp, engine=engine)
-        elif name == "read_export":
+        elif name.startswith("read_export"):
             read_export(src, engine=engine)
         seconds = time.perf_counter() - start
     sampler.stop.set()
@@ -108,14 +117,29 @@ def _measure(name: str, engine: str | None, src: Path) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(src: Path, reps: int) -> None:
+def _label(step: tuple) -> str:
+    return f"{step[0]} {step[1] or ''}".strip()
+
+
+def _chosen(names: str | None) -> list[tuple]:
+    """The steps named in ``names`` (comma-separated labels as printed), always with the parse."""
+    if not names:
+        return STEPS
+    wanted = {n.strip() for n in names.split(",")} | {"orjson_parse"}
+    unknown = wanted - {_label(s) for s in STEPS}
+    if unknown:
+        raise SystemExit(f"unknown steps {sorted(unknown)}; known: {[_label(s) for s in STEPS]}")
+    return [s for s in STEPS if _label(s) in wanted]
+
+
+def run(src: Path, reps: int, names: str | None = None) -> None:
+    steps = _chosen(names)
     try:
         import duckdb  # noqa: F401
-
-        steps = STEPS
     except ImportError:
-        print("duckdb is not installed (pip install duckdb): the DuckDB baseline is skipped")
-        steps = [s for s in STEPS if s[0] != "duckdb_objects"]
+        if any(s[0] == "duckdb_objects" for s in steps):
+            print("duckdb is not installed (pip install duckdb): the DuckDB baseline is skipped")
+        steps = [s for s in steps if s[0] != "duckdb_objects"]
     stem = src.name.removesuffix(".ndjson")
     steps = [
         s for s in steps if s[0] not in SIBLINGS or src.with_name(stem + SIBLINGS[s[0]]).exists()
@@ -132,7 +156,7 @@ def run(src: Path, reps: int) -> None:
                 parse = r["seconds"]
             runs[step].append(r)
             ratios[step].append(r["seconds"] / parse)
-            label = f"{step[0]} {step[1] or ''}".strip()
+            label = _label(step)
             print(f"  rep {rep + 1}: {label:<28} {r['seconds']:7.2f} s {r['peak_mb']:7.0f} MB")
     size = src.stat().st_size / 2**20
     print(f"\n{src.name}: {size:.0f} MB ndjson, {os.cpu_count()} cores, {reps} interleaved reps")
@@ -143,7 +167,7 @@ def run(src: Path, reps: int) -> None:
             continue
         secs = [r["seconds"] for r in runs[step]]
         peak = statistics.median(r["peak_mb"] for r in runs[step])
-        label = f"{step[0]} {step[1] or ''}".strip()
+        label = _label(step)
         print(
             f"  {label:<28} {min(secs):7.2f} {statistics.median(secs):7.2f} "
             f"{min(ratios[step]):9.2f}x {statistics.median(ratios[step]):9.2f}x {peak:9.0f} MB"
@@ -157,6 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("export", nargs="?", help="an existing ndjson export")
     parser.add_argument("--generate", type=float, metavar="MB", help="generate (or reuse) one")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--steps",
+        metavar="LABELS",
+        help='only these steps, comma-separated as printed (e.g. "export_to_parquet json native");'
+        " orjson_parse always runs (default: all)",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -165,11 +195,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.generate:
         src = generate(args.generate, "ndjson")
+        for fmt in ("json", "split"):  # the same records, beside it
+            generate(args.generate, fmt)
     elif args.export:
         src = Path(args.export)
     else:
         parser.error("give an ndjson export or --generate MB")
-    run(src, args.reps)
+    run(src, args.reps, args.steps)
 
 
 if __name__ == "__main__":

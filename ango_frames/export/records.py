@@ -58,8 +58,8 @@ def iter_records(
     limits : ReadLimits, optional
         Safety limits (zip bombs, nesting depth, member count).
     raw : bool
-        Give the lines of ndjson text as blocks (``jsonstream.Lines``, for the native
-        flattener) instead of one record each.
+        Give the lines of ndjson text and the records of a JSON array as blocks
+        (``jsonstream.Lines``, for the native flattener) instead of one record each.
 
     Yields
     ------

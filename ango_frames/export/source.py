@@ -205,11 +205,11 @@ Sniffed = tuple[str, Iterator[bytes], js.Ctx, int, int, int]  # kind, chunks, ct
 
 
 def read_kind(sniffed: Sniffed, raw: bool = False) -> Iterator[Any]:
-    """The records of a sniffed stream (ndjson lines as ``jsonstream.Lines`` blocks with
-    ``raw``, for the native flattener)."""
+    """The records of a sniffed stream (with ``raw``, the lines of ndjson and the records of a
+    JSON array as ``jsonstream.Lines`` blocks, for the native flattener)."""
     kind, chunks, ctx, off, line, last_nl = sniffed
     if kind == "json":
-        return scan.iter_array(chunks, ctx, offset=off, line=line, last_nl=last_nl)
+        return scan.iter_array(chunks, ctx, raw=raw, offset=off, line=line, last_nl=last_nl)
     if kind == "object":
         return scan.iter_objects(chunks, ctx, offset=off, line=line, last_nl=last_nl)
     if kind == "ndjson":
@@ -318,7 +318,8 @@ class Opened:
 
     def records(self, raw: bool = False) -> Iterator[Any]:
         """Every record, in order (zip members in name order); read once. With ``raw``, ndjson
-        lines come as ``jsonstream.Lines`` blocks (for the native flattener)."""
+        lines and JSON array records come as ``jsonstream.Lines`` blocks (for the native
+        flattener)."""
         if self._zf is None:
             head, self._head = self._head, None
             if head is None:

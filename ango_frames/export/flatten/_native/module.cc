@@ -4,6 +4,8 @@
 //   run(core, data, pos, pending, wanted, batch_rows, max_depth)
 //       -> (pos, lines, records, status, columns, dynamic, counts, owner)
 //   table_types(table) -> tuple of type codes  (checked against ango_frames.schemas in tests)
+//   scan_array(chunk, depth, in_str, ceiling, transform)  record boundaries of a JSON array
+//       -> (cuts, stop, kind, depth, in_str, out)      (see scan.cc)
 //
 // `columns` holds, per table, None (no rows) or (mask, address): the address of an exported
 // struct array whose children are the columns flagged in mask (the others are all null);
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "flatten.h"
+#include "scan.h"
 
 namespace {
 
@@ -171,6 +174,7 @@ PyMethodDef METHODS[] = {
     {"new_core", new_core, METH_NOARGS, "A new flattening core (one per Flattener)."},
     {"run", run, METH_VARARGS, "Flatten ndjson lines into Arrow columns (see the module doc)."},
     {"table_types", table_types, METH_O, "The column type codes of a table."},
+    {"scan_array", af::scan_array, METH_VARARGS, "Record boundaries of a JSON array (scan.cc)."},
     {nullptr, nullptr, 0, nullptr}};
 
 PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_core",
