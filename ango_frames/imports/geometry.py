@@ -90,6 +90,44 @@ class Geometry:
                     out[k] = value
         return out
 
+    def texts(self, pos: np.ndarray) -> list[bytes]:
+        """The geometry of rows ``pos`` as JSON text, each ``orjson.dumps`` of what
+        :meth:`values` gives, written without the dicts: each box column of the rows is one
+        ``orjson.dumps`` of its floats, cut at the commas (a float's text has none)."""
+        rows = self._rows
+        dumps = orjson.dumps
+        out = [dumps(rows[i]) for i in pos.tolist()] if rows is not None else [b"null"] * len(pos)
+        for ok, columns in self.boxes:
+            sel = ok[pos]
+            picked = pos[sel]
+            if not len(picked):
+                continue
+            cols = [dumps(c[picked].tolist())[1:-1].split(b",") for c in columns]
+            if len(cols) == 4:
+                made = [_BOX % t for t in zip(*cols, strict=True)]
+            else:
+                made = [_ROTATED % t for t in zip(*cols, strict=True)]
+            if len(made) == len(out):
+                out = made
+            else:
+                for k, value in zip(np.flatnonzero(sel).tolist(), made, strict=True):
+                    out[k] = value
+        return out
+
+    def box_texts(self, pos: np.ndarray) -> list[list[bytes]] | None:
+        """When every row of ``pos`` is an (unrotated) box, the texts of its ``x, y, width,
+        height`` (a list per column), else None."""
+        if self._rows is not None or len(self.boxes) != 1 or len(self.boxes[0][1]) != 4:
+            return None
+        ok, columns = self.boxes[0]
+        if not ok[pos].all():
+            return None
+        return [orjson.dumps(c[pos].tolist())[1:-1].split(b",") for c in columns]
+
+
+_BOX = b'{"x":%b,"y":%b,"width":%b,"height":%b}'
+_ROTATED = b'{"x":%b,"y":%b,"width":%b,"height":%b,"rotation":%b}'
+
 
 def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
     """Guess each row's tool from which geometry columns it fills (``None`` when it fills none).

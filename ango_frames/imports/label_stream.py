@@ -16,12 +16,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from ango_frames.imports.asset_keys import AssetKeys
+from ango_frames.imports.object_text import object_texts
 from ango_frames.imports.objects import ObjectRows
 
 __all__ = ["LabelBatch", "LabelStream", "no_gc"]
+
+_ANSWER = b'{"objects":[%b],"classifications":%b,"relations":%b}'
+_PLAIN = b'"answer":{"objects":[%b],"classifications":[],"relations":[]}}'
+_PLAIN_FLAT = b'"objects":[%b],"classifications":[],"relations":[]}'
+_FLAT = frozenset(("objects", "classifications", "relations"))
 
 #: Labels written per block: enough to amortise the vectorised column reads, small enough that
 #: a block's object dicts stay a few megabytes.
@@ -99,6 +106,51 @@ class LabelStream:
         stop = len(self) if stop is None else min(stop, len(self))
         for lo in range(start, stop, BLOCK):
             yield from self._block(self.codes[lo : min(lo + BLOCK, stop)].tolist())
+
+    def texts(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """``orjson.dumps`` of each of :meth:`labels` ``start`` to ``stop``, written without the
+        label and object dicts (see :mod:`ango_frames.imports.object_text`)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        for lo in range(start, stop, BLOCK):
+            codes = self.codes[lo : min(lo + BLOCK, stop)].tolist()
+            if codes:
+                with no_gc():
+                    yield from self._texts(codes)
+
+    def _texts(self, codes: list[int]) -> list[bytes]:
+        where = np.asarray(codes)
+        los = (self.starts[where] - self.starts[codes[0]]).tolist()
+        his = (self.starts[where + 1] - self.starts[codes[0]]).tolist()
+        first = int(self.starts[codes[0]])
+        objs = object_texts(self.rows, self.sorted_pos[first : first + his[-1]])
+        keys, dumps = self.keys, orjson.dumps
+        flat = self.body == "import-file"
+        field_of = keys.external_field if flat else keys.field
+        extra = {} if flat else self.extra
+        plain = not (self.global_cls or self.rels or self.brushes or extra)
+        template = _PLAIN_FLAT if flat else _PLAIN
+        out = []
+        for code, lo, hi in zip(codes, los, his, strict=True):
+            field, value = field_of(code)
+            head = b"{%b:%b," % (dumps(field), dumps(value))
+            if plain:  # objects only: the common case, one template
+                out.append(head + template % b",".join(objs[lo:hi]))
+                continue
+            tail = {**(self.brushes.get(code) or {}), **extra}
+            if field in tail or (not flat and "answer" in tail) or (flat and _FLAT & tail.keys()):
+                # keys that would merge: the dict decides (as :meth:`_make` writes it)
+                out.append(dumps(self._make([code])[0]))
+                continue
+            cls = self.global_cls.get(code)
+            rels = self.rels.get(code)
+            answer = _ANSWER % (
+                b",".join(objs[lo:hi]),
+                dumps(cls) if cls else b"[]",
+                dumps([b for _, b in rels]) if rels else b"[]",
+            )
+            more = b"," + dumps(tail)[1:-1] if tail else b""
+            out.append(head + (answer[1:-1] if flat else b'"answer":' + answer) + more + b"}")
+        return out
 
     def _block(self, codes: list[int]) -> list[dict[str, Any]]:
         """The labels of asset ``codes`` (made with the GC paused: they hold no cycles)."""
@@ -232,6 +284,12 @@ class LabelBatch:
         if self._body is None and self.stream is not None:
             return self.stream.labels(start, stop)
         return iter(self.labels[start:stop])
+
+    def texts(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """``orjson.dumps`` of each of :meth:`items` ``start`` to ``stop``, made on demand."""
+        if self._body is None and self.stream is not None:
+            return self.stream.texts(start, stop)
+        return map(orjson.dumps, self.labels[start:stop])
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -363,6 +363,12 @@ class ObjectRows:
             self._ids = _compact(self._ids)
 
     # ---- output ------------------------------------------------------------------------------
+    def any_nested(self) -> bool:
+        """Whether any row has nested answers (known once every row is built)."""
+        if self._any_nested is None:
+            self._any_nested = any(x is not None for x in self.nested)
+        return self._any_nested
+
     def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
         """The import object dicts of rows ``pos``, in that order."""
         plist = pos.tolist()
@@ -386,9 +392,7 @@ class ObjectRows:
                 for d, v in zip(objs, flags[pos].tolist(), strict=True):
                     if v is not None:
                         d[field] = v
-        if self._any_nested is None:  # known once every row is built: dicts come after
-            self._any_nested = any(x is not None for x in self.nested)
-        if self._any_nested:
+        if self.any_nested():
             for d, i in zip(objs, plist, strict=True):
                 got = self.nested[i]
                 if got:

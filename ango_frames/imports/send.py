@@ -207,15 +207,16 @@ def import_labels(
         batch = prebuilt_batch(data, project, body="import-file" if flat else "labels")
         lift = body == "import-file" and not flat  # ready spec labels sent as import-file items
         ready = items_from_labels(batch.labels) if lift else batch.labels
-        items = _slicer(ready)
+        items, texts = _slicer(ready), None
     else:
         ontology = _ontology(client, project, ontology, data, options)
         build = build_labels if body == "labels" else build_import_file
         batch = build(data, project, ontology, on_error=on_error, **options)
-        items = batch.items
+        items, texts = batch.items, batch.texts
     how = Sending(chunk_rows, chunk_bytes, journal, dry_run, on_error, progress)
     plan = ChunkPlan.stream("labels", project, batch.keys, field, "import/labels", items,
-                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
+                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, texts=texts,
+                            spill=True)  # fmt: skip
     return _deliver(client, plan, how, batch, batch.failures, verify)
 
 
