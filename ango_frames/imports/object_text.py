@@ -135,7 +135,7 @@ def _tails(rows: ObjectRows, pos: np.ndarray) -> list[bytes] | None:
         where: list[int] = []
         texts: list[bytes] = []
         for k, i in enumerate(pos.tolist()):
-            got = rows.nested[i]
+            got = rows.nested.get(i)
             if got:
                 where.append(k)
                 texts.append(b',"classifications":' + orjson.dumps(got))

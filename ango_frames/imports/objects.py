@@ -48,6 +48,14 @@ class _Coded:
         if codes is not None:
             self.codes[present] = codes
 
+    @classmethod
+    def blank(cls, n: int) -> _Coded:
+        """A column of ``n`` Nones that holds no per-row memory (an absent id column)."""
+        out = cls.__new__(cls)
+        out.uniques = with_none([])
+        out.codes = np.broadcast_to(np.int8(-1), (n,))
+        return out
+
     def __getitem__(self, pos: Any) -> np.ndarray:
         return self.uniques[self.codes[pos]]
 
@@ -86,7 +94,8 @@ class ObjectRows:
         self.problems = problems
         n = len(frame)
         self.n = n
-        self.nested: list[list[dict[str, Any]] | None] = [None] * n
+        # row -> its nested answers, for the rows that have any (not a list per row)
+        self.nested: dict[int, list[dict[str, Any]]] = {}
         self.tracks: dict[tuple[int, str], str] = {}
         self._any_nested: bool | None = None
         self.page = as_int(frame, "page") or as_int(frame, "frame")
@@ -131,7 +140,7 @@ class ObjectRows:
             got = nested_from_columns(
                 self.frame, dict(opts.nested), self.schema, ~p.bad, self.onto, p
             )
-            self.nested = got
+            self.nested = {i: v for i, v in enumerate(got) if v is not None}
 
     @property
     def page_column(self) -> str:
@@ -191,9 +200,15 @@ class ObjectRows:
             p.add(none, "tool", "missing_column")
         return tools
 
-    def _object_ids(self) -> np.ndarray:
+    def _object_ids(self) -> Any:
         """Given object ids, else generated: per track, or per asset and position in it."""
         columns = self.frame.columns
+        if "object_id" not in columns and "track_id" not in columns:  # every id generated
+            self.alias: dict[tuple[int, str], str] = {}
+            self.generated = self._plain = self.codes >= 0
+            self._ordinal = self._ordinals()
+            self.track: Any = _Coded.blank(self.n)
+            return _Coded.blank(self.n)
         none = np.full(self.n, None, dtype=object)  # shared by the columns that are absent
         given = id_column(self.frame, "object_id") if "object_id" in columns else none
         track = id_column(self.frame, "track_id") if "track_id" in columns else none
@@ -216,7 +231,7 @@ class ObjectRows:
                 digest = digests[(c, task)] = _digest(f"{uniques[c]}\x1fm\x1f{task}")
             new.append(f"{digest}-{tail}")
         ids[made_pos] = new
-        self.alias: dict[tuple[int, str], str] = dict(
+        self.alias = dict(
             zip(
                 zip(codes[made_pos].tolist(), given[made_pos].tolist(), strict=True),
                 new,
@@ -232,19 +247,24 @@ class ObjectRows:
         # the others: ``<digest of the asset>-<position in it>``, written when asked for
         # (ids_at), so a million generated ids are not a million strings held at once
         self._plain = keyed & pd.isna(ids)
-        self._ordinal: np.ndarray | None = None
-        if self._plain.any():
-            order, starts = group_bounds(codes, len(uniques))
-            small = np.int32 if self.n < 2**31 else np.int64
-            ordinal = np.zeros(self.n, dtype=small)
-            ordinal[order] = np.arange(len(order), dtype=small)
-            del order
-            # the position of each row in its asset: its rank minus its asset's first rank
-            ordinal -= starts[np.maximum(codes, 0)].astype(small)
-            self._ordinal = ordinal
+        self._ordinal = self._ordinals() if self._plain.any() else None
         self.generated = keyed & (pd.isna(given) | made)
         self.track = track
         return ids
+
+    def _ordinals(self) -> np.ndarray | None:
+        """The position of each row in its asset (None when no row has an asset)."""
+        codes = self.codes
+        if not self.n or not (codes >= 0).any():
+            return None
+        order, starts = group_bounds(codes, len(self.keys.uniques))
+        small = np.int32 if self.n < 2**31 else np.int64
+        ordinal = np.zeros(self.n, dtype=small)
+        ordinal[order] = np.arange(len(order), dtype=small)
+        del order
+        # its rank minus its asset's first rank
+        ordinal -= starts[np.maximum(codes, 0)].astype(small)
+        return ordinal
 
     def ids_at(self, pos: np.ndarray) -> np.ndarray:
         """The object ids of rows ``pos`` (generated ones written now)."""
@@ -336,7 +356,7 @@ class ObjectRows:
                     reason = entry.reason or "wrong_answer_type"
                     self.problems.one(pos, "classifications", reason, entry.schema_id)
                 continue
-            got = self.nested[pos]
+            got = self.nested.get(pos)
             if got is None:
                 got = self.nested[pos] = []
             got.append(entry.body)
@@ -352,9 +372,7 @@ class ObjectRows:
     def compact(self) -> None:
         """Shrink what the output still needs once every row is checked: columns of few distinct
         values become codes, and nothing made only for checking is kept."""
-        self._any_nested = any(x is not None for x in self.nested)
-        if not self._any_nested:
-            self.nested = []
+        self._any_nested = bool(self.nested)
         self.schema = _compact(self.schema)
         self.tools = _compact(self.tools)
         self.track = _compact(self.track)
@@ -366,7 +384,7 @@ class ObjectRows:
     def any_nested(self) -> bool:
         """Whether any row has nested answers (known once every row is built)."""
         if self._any_nested is None:
-            self._any_nested = any(x is not None for x in self.nested)
+            self._any_nested = bool(self.nested)
         return self._any_nested
 
     def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
@@ -394,7 +412,7 @@ class ObjectRows:
                         d[field] = v
         if self.any_nested():
             for d, i in zip(objs, plist, strict=True):
-                got = self.nested[i]
+                got = self.nested.get(i)
                 if got:
                     d["classifications"] = got
         return objs
