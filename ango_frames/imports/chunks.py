@@ -11,7 +11,7 @@ run, a deliberate re-import, is applied again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -328,7 +328,7 @@ class ChunkPlan:
         self,
         kind: str,
         project: str,
-        keys: list[tuple[str, str]],
+        keys: Sequence[tuple[str, str]],
         cut: Callable[[], Iterator[Chunk]],
         remake: Callable[[Chunk], Chunk],
         *,
@@ -341,7 +341,7 @@ class ChunkPlan:
 
     @classmethod
     def of(
-        cls, kind: str, project: str, keys: list[tuple[str, str]], chunks: list[Chunk]
+        cls, kind: str, project: str, keys: Sequence[tuple[str, str]], chunks: list[Chunk]
     ) -> ChunkPlan:
         """A plan over chunks already made."""
         return cls(kind, project, keys, lambda: iter(chunks), lambda c: chunks[c.index])
@@ -351,7 +351,7 @@ class ChunkPlan:
         cls,
         kind: str,
         project: str,
-        keys: list[tuple[str, str]],
+        keys: Sequence[tuple[str, str]],
         field: str,
         path: str,
         items: Callable[[int, int | None], Iterator[dict[str, Any]]],
@@ -385,7 +385,7 @@ class ChunkPlan:
         return cls(kind, project, keys, cut, remake, spill=spill, body=body)
 
 
-def plan_frame(chunks: list[Chunk], keys: list[tuple[str, str]]) -> pd.DataFrame:
+def plan_frame(chunks: list[Chunk], keys: Sequence[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "chunk": [c.index for c in chunks],

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -52,7 +52,7 @@ COLUMNS = ["key_field", "key", "chunk", "sent", "status", "verified", "reply", "
 class Rows:
     """The per-item result columns, filled chunk by chunk."""
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
         n = len(keys)
         self.keys = keys
         self.chunk = [-1] * n

@@ -168,6 +168,10 @@ def asset_sizes(
     works as is), or a mapping of asset key -> (width, height).
     """
     n = len(frame)
+    has_columns = "asset_width" in frame.columns and "asset_height" in frame.columns
+    if sizes is None and not has_columns:  # none known: read-only NaNs, no memory per row
+        nan = np.broadcast_to(np.float64(np.nan), (n,))
+        return nan, nan
     width = np.full(n, np.nan)
     height = np.full(n, np.nan)
     if sizes is not None:
@@ -175,7 +179,7 @@ def asset_sizes(
             w, h = _lookup_sizes(sizes, key_values)
             known = ~np.isnan(w)
             width[known], height[known] = w[known], h[known]
-    if "asset_width" in frame.columns and "asset_height" in frame.columns:
+    if has_columns:
         w = pd.to_numeric(frame["asset_width"], errors="coerce").to_numpy(
             "float64", na_value=np.nan
         )

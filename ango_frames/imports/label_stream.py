@@ -11,9 +11,9 @@ A stream gives the same labels, in the same order, however it is sliced.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import orjson
@@ -23,7 +23,7 @@ from ango_frames.imports.asset_keys import AssetKeys
 from ango_frames.imports.object_text import object_texts
 from ango_frames.imports.objects import ObjectRows
 
-__all__ = ["LabelBatch", "LabelStream", "no_gc"]
+__all__ = ["LabelBatch", "LabelKeys", "LabelStream", "no_gc"]
 
 _ANSWER = b'{"objects":[%b],"classifications":%b,"relations":%b}'
 _PLAIN = b'"answer":{"objects":[%b],"classifications":[],"relations":[]}}'
@@ -182,6 +182,46 @@ class LabelStream:
         return out
 
 
+class LabelKeys(Sequence[tuple[str, str]]):
+    """Per label, its asset key field and value (``("externalId", "0001.jpg")``), written when
+    read: a million-row import holds its assets' keys once, not a tuple and a string per label.
+
+    Compares equal to a list of the same tuples.
+    """
+
+    def __init__(self, keys: AssetKeys, codes: np.ndarray, external: bool = False) -> None:
+        self._field = keys.external_field if external else keys.field
+        self.codes = codes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, str]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, str]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[str, str] | list[tuple[str, str]]:
+        if isinstance(i, slice):
+            return [self._field(c) for c in self.codes[i].tolist()]
+        return self._field(int(self.codes[i]))
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return map(self._field, self.codes.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple, LabelKeys)):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = ", ".join(map(repr, self[:3]))
+        return f"LabelKeys([{head}{', ...' if len(self) > 3 else ''}], {len(self)} labels)"
+
+
 class LabelBatch:
     """A built labels payload and what the importer and dry run need to report on it.
 
@@ -194,7 +234,8 @@ class LabelBatch:
     stream : LabelStream or None
         The labels written on demand, a range at a time (None for a body given ready-made).
     keys : list of (str, str)
-        Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")``.
+        Per label, the asset key field and value, e.g. ``("externalId", "0001.jpg")`` (made
+        when first read; :attr:`label_keys` gives them without a list).
     row_index : list of numpy.ndarray
         Per label, the index labels of the object rows that produced it.
     scores : pandas.DataFrame
@@ -210,7 +251,7 @@ class LabelBatch:
     def __init__(
         self,
         body: dict[str, Any] | None,
-        keys: list[tuple[str, str]],
+        keys: Sequence[tuple[str, str]],
         row_index: list[np.ndarray] | Callable[[], list[np.ndarray]],
         scores: pd.DataFrame | Callable[[], pd.DataFrame],
         id_map: pd.DataFrame | Callable[[], pd.DataFrame],
@@ -227,11 +268,17 @@ class LabelBatch:
         self.stream = stream
         self.project = body.get("project", project) if body is not None else project
         self.field = field if body is None else ("labels" if "labels" in body else "jsonContent")
-        self.keys = keys
+        self.label_keys = keys
         # made when first read: a million-row import need not hold them while it sends
         self._made: dict[str, Any] = {"row_index": row_index, "scores": scores, "id_map": id_map}
         self.rejected = rejected
         self.failures = failures
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        if not isinstance(self.label_keys, list):
+            self.label_keys = list(self.label_keys)
+        return self.label_keys
 
     def _get(self, name: str) -> Any:
         value = self._made[name]
@@ -292,11 +339,11 @@ class LabelBatch:
         return map(orjson.dumps, self.labels[start:stop])
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.label_keys)
 
     def __repr__(self) -> str:
         n_obj = sum(self.n_objects())
         return (
-            f"LabelBatch({len(self.keys)} labels, {n_obj} objects, "
+            f"LabelBatch({len(self)} labels, {n_obj} objects, "
             f"{len(self.rejected)} rejected rows, {len(self.failures)} problems)"
         )

@@ -46,7 +46,7 @@ from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
-from ango_frames.imports.label_stream import LabelBatch, LabelStream, no_gc
+from ango_frames.imports.label_stream import LabelBatch, LabelKeys, LabelStream, no_gc
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions, input_frame
@@ -243,7 +243,7 @@ def build_batch(
     sent = ~no_external & ~(empty & rejected_codes)
     label_codes = np.flatnonzero(sent)
     flat = body == "import-file"
-    label_keys = [keys.external_field(c) if flat else keys.field(c) for c in label_codes.tolist()]
+    label_keys = LabelKeys(keys, label_codes, external=flat)
     label_of_code = np.full(n_assets, -1)
     label_of_code[label_codes] = np.arange(len(label_codes))
 

@@ -86,7 +86,7 @@ def _send(
 
 def score_summary(batch: LabelBatch) -> pd.DataFrame:
     """Per label: object count and min / mean / max score (NaN without scores)."""
-    n = len(batch.keys)
+    n = len(batch)
     out = pd.DataFrame({"n_objects": batch.n_objects()})
     scores = batch.score_frame()
     if len(scores):
@@ -214,7 +214,7 @@ def import_labels(
         batch = build(data, project, ontology, on_error=on_error, **options)
         items, texts = batch.items, batch.texts
     how = Sending(chunk_rows, chunk_bytes, journal, dry_run, on_error, progress)
-    plan = ChunkPlan.stream("labels", project, batch.keys, field, "import/labels", items,
+    plan = ChunkPlan.stream("labels", project, batch.label_keys, field, "import/labels", items,
                             chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, texts=texts,
                             spill=True)  # fmt: skip
     return _deliver(client, plan, how, batch, batch.failures, verify)

@@ -134,3 +134,22 @@ def test_fuzzed_frames_write_the_dumps_of_their_labels(frame, ontology, body):
             list(batch.texts())
         return
     assert list(batch.texts()) == dumped
+
+
+def test_label_keys_are_written_when_read_and_equal_the_listed_keys():
+    df = boxes(12, per_asset=3, seed=9)
+    df["asset_id"] = ["A0", "A0", "A0"] + [None] * 9
+    batch = build_labels(df, "p")
+    lazy = batch.label_keys
+    assert not isinstance(lazy, list) and len(lazy) == len(batch) == 4
+    want = [("assetId", "A0")] + [("externalId", f"img_{a:05d}.jpg") for a in (1, 2, 3)]
+    assert lazy == want and list(lazy) == want
+    assert lazy[1:3] == want[1:3] and lazy[-1] == want[-1]
+    with pytest.raises(IndexError):
+        lazy[4]
+    assert batch.keys == want and isinstance(batch.keys, list)  # the list, made once
+    assert batch.keys is batch.keys
+    # the import file names the asset by its external id when rows give both
+    df.loc[0, "external_id"], df.loc[1, "external_id"] = "e0.jpg", "e0.jpg"
+    df.loc[2, "external_id"] = "e0.jpg"
+    assert build_import_file(df, "p").label_keys[0] == ("externalId", "e0.jpg")
