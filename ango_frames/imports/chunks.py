@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -251,12 +252,45 @@ def cut_texts(
     chunk_bytes: int = 4_000_000,
 ) -> Iterator[Chunk]:
     """:func:`cut_chunks` of items already serialised: ``texts`` are ``orjson.dumps`` of each
-    item, in order; a chunk's body is made from ``items(start, stop)`` only when read."""
-    start = 0
-    overhead = len(_head(project, field)) + 2
-    for index, group in enumerate(_groups(texts, overhead, chunk_rows, chunk_bytes)):
-        yield _chunk(project, field, path, index, start, None, group, items)
-        start += len(group)
+    item, in order; a chunk's body is made from ``items(start, stop)`` only when read.
+
+    A chunk's two sha256 digests are taken on a worker thread (hashlib lets go of the GIL on
+    large buffers) while the next chunk is written, so one more chunk's bytes are held.
+    """
+    head = _head(project, field)
+    start, ahead = 0, None
+    with ThreadPoolExecutor(1, thread_name_prefix="ango-hash") as pool:
+        for index, group in enumerate(_groups(texts, len(head) + 2, chunk_rows, chunk_bytes)):
+            raw = b"".join((head, b",".join(group), b"]}"))
+            job = pool.submit(_digests, project, raw)
+            if ahead is not None:
+                yield _hashed(project, field, path, items, *ahead)
+            ahead = (index, start, start + len(group), raw, job)
+            start += len(group)
+            del group, raw, job
+        if ahead is not None:
+            yield _hashed(project, field, path, items, *ahead)
+
+
+def _digests(project: str, raw: bytes) -> tuple[str, str]:
+    return sha256_hex(raw), sha256_hex(project.encode(), raw)
+
+
+def _hashed(
+    project: str,
+    field: str,
+    path: str,
+    items: Callable[[int, int], Iterable[Any]],
+    index: int,
+    start: int,
+    stop: int,
+    raw: bytes,
+    job: Future[tuple[str, str]],
+) -> Chunk:
+    """The chunk of ``raw`` once ``job`` has its digests; its body made when read."""
+    sha, key = job.result()
+    return Chunk(index, path, start, stop, None, raw, sha, key,
+                 made=lambda: {"project": project, field: list(items(start, stop))})  # fmt: skip
 
 
 def plan_chunks(*args: Any, **kwargs: Any) -> list[Chunk]:

@@ -26,8 +26,9 @@ from ango_frames.imports.objects import ObjectRows
 __all__ = ["LabelBatch", "LabelKeys", "LabelStream", "no_gc"]
 
 _ANSWER = b'{"objects":[%b],"classifications":%b,"relations":%b}'
-_PLAIN = b'"answer":{"objects":[%b],"classifications":[],"relations":[]}}'
-_PLAIN_FLAT = b'"objects":[%b],"classifications":[],"relations":[]}'
+_PLAIN = b'{%b:%b,"answer":{"objects":[%b],"classifications":[],"relations":[]}}'
+_PLAIN_FLAT = b'{%b:%b,"objects":[%b],"classifications":[],"relations":[]}'
+_FIELDS = {f: orjson.dumps(f) for f in ("externalId", "assetId", "taskId")}
 _FLAT = frozenset(("objects", "classifications", "relations"))
 
 #: Labels written per block: enough to amortise the vectorised column reads, small enough that
@@ -129,13 +130,16 @@ class LabelStream:
         extra = {} if flat else self.extra
         plain = not (self.global_cls or self.rels or self.brushes or extra)
         template = _PLAIN_FLAT if flat else _PLAIN
+        if plain:  # objects only: the common case, one template
+            named = _FIELDS.get
+            return [
+                template % (named(f) or dumps(f), dumps(v), b",".join(objs[lo:hi]))
+                for (f, v), lo, hi in zip(map(field_of, codes), los, his, strict=True)
+            ]
         out = []
         for code, lo, hi in zip(codes, los, his, strict=True):
             field, value = field_of(code)
             head = b"{%b:%b," % (dumps(field), dumps(value))
-            if plain:  # objects only: the common case, one template
-                out.append(head + template % b",".join(objs[lo:hi]))
-                continue
             tail = {**(self.brushes.get(code) or {}), **extra}
             if field in tail or (not flat and "answer" in tail) or (flat and _FLAT & tail.keys()):
                 # keys that would merge: the dict decides (as :meth:`_make` writes it)

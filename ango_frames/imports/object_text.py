@@ -27,6 +27,7 @@ __all__ = ["object_texts", "texts_of"]
 
 _OBJECT = b'{"schemaId":%b,"objectId":%b,%b:%b}'
 _OBJECT_BOX = b'{"schemaId":%b,"objectId":%b,%b:{"x":%b,"y":%b,"width":%b,"height":%b}}'
+_GENERATED_BOX = b'{"schemaId":%b,"objectId":%b%d",%b:{"x":%b,"y":%b,"width":%b,"height":%b}}'
 _OBJECT_MORE = b'{"schemaId":%b,"objectId":%b,%b:%b%b}'
 #: Keys an object dict has besides its geometry: a tool sent under one of these would collide.
 _OWN_KEYS = frozenset(("schemaId", "objectId", "page", "interpolationStopped", "lock"))
@@ -52,10 +53,10 @@ def texts_of(column: Any, pos: np.ndarray, key: Any = None) -> list[bytes] | Non
         if key is not None:
             value = key(value)
         table[i] = None if value is None and key is not None else orjson.dumps(value)
-    out = table[codes].tolist()
-    if key is not None and any(t is None for t in out):
+    refused = [i for i, t in enumerate(table.tolist()) if t is None]
+    if key is not None and refused and np.isin(codes, refused).any():
         return None
-    return out
+    return table[codes].tolist()
 
 
 def _send_key(tool: Any) -> str | None:
@@ -74,9 +75,12 @@ def object_texts(rows: ObjectRows, pos: np.ndarray) -> list[bytes]:
         return [orjson.dumps(d) for d in rows.dicts(pos)]
     schema = texts_of(rows.schema, pos)
     assert schema is not None
-    ids = id_texts(rows, pos)
     tails = _tails(rows, pos)
     boxes = rows.geometry.box_texts(pos) if tails is None else None
+    generated = _generated(rows, pos) if boxes is not None else None
+    if boxes is not None and generated is not None:  # the usual: boxes with generated ids
+        return [_GENERATED_BOX % t for t in zip(schema, *generated, keys, *boxes, strict=True)]
+    ids = id_texts(rows, pos)
     if boxes is not None:  # every row a box: one template for the object and its box
         return [_OBJECT_BOX % t for t in zip(schema, ids, keys, *boxes, strict=True)]
     geometry = rows.geometry.texts(pos)
@@ -85,18 +89,30 @@ def object_texts(rows: ObjectRows, pos: np.ndarray) -> list[bytes]:
     return [_OBJECT_MORE % t for t in zip(schema, ids, keys, geometry, tails, strict=True)]
 
 
+def _id_parts(rows: ObjectRows, where: np.ndarray) -> tuple[list[bytes], list[int]]:
+    """The two parts of the generated ids of rows ``where``: ``"<hex digest of the asset>-``
+    and the row's position in its asset (nothing to escape in either)."""
+    assert rows._ordinal is not None
+    codes = rows.codes[where].tolist()
+    uniques = rows.keys.uniques
+    digest = {c: b'"%s-' % _digest(str(uniques[c])).encode() for c in dict.fromkeys(codes)}
+    return [digest[c] for c in codes], rows._ordinal[where].tolist()
+
+
+def _generated(rows: ObjectRows, pos: np.ndarray) -> tuple[list[bytes], list[int]] | None:
+    """:func:`_id_parts` of rows ``pos`` when every one of their ids is generated."""
+    if rows._ordinal is None or not rows._plain[pos].all():
+        return None
+    return _id_parts(rows, pos)
+
+
 def id_texts(rows: ObjectRows, pos: np.ndarray) -> list[bytes]:
-    """``orjson.dumps`` of each of ``rows.ids_at(pos)``: a generated id
-    (``<hex digest of the asset>-<position>``, nothing to escape) written as bytes at once."""
+    """``orjson.dumps`` of each of ``rows.ids_at(pos)``, generated ids written as bytes."""
     ids = rows._ids[pos].tolist()
     plain = rows._plain[pos]
     if rows._ordinal is None or not plain.any():
         return [orjson.dumps(o) for o in ids]
-    where = pos[plain]
-    codes = rows.codes[where].tolist()
-    uniques = rows.keys.uniques
-    digest = {c: b'"%s-' % _digest(str(uniques[c])).encode() for c in dict.fromkeys(codes)}
-    made = [b'%b%d"' % (digest[c], o) for c, o in zip(codes, rows._ordinal[where].tolist())]
+    made = [b'%b%d"' % part for part in zip(*_id_parts(rows, pos[plain]), strict=True)]
     if len(made) == len(ids):
         return made
     out = [orjson.dumps(o) for o in ids]
