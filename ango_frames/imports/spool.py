@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO
 
@@ -27,32 +28,49 @@ __all__ = ["Planned", "Spool", "planned"]
 class Spool:
     """Chunk bytes appended to an anonymous temporary file, read back by chunk index.
 
-    Each chunk's CRC-32 is kept beside its offset; bytes that read back different are not
-    returned (None), so the caller makes that chunk again.
+    Writes go out on a worker thread, one at a time (a chunk's bytes are handed over only when
+    the previous write is done, so at most one chunk waits), while the caller makes the next
+    chunk. Each chunk's CRC-32 is kept beside its offset; bytes that cannot be written, or read
+    back different, are not returned (None), so the caller makes that chunk again.
     """
 
     def __init__(self, directory: str | None = None) -> None:
         self._fh: IO[bytes] | None = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
+        self._pool: ThreadPoolExecutor | None = None
+        self._job: Future[None] | None = None
         self._at: dict[int, tuple[int, int, int]] = {}
         self._end = 0
 
     def put(self, index: int, raw: bytes) -> bool:
-        """Keep chunk ``index``'s bytes; False (and the spool closed) when they cannot be
-        written."""
-        if self._fh is None:
+        """Keep chunk ``index``'s bytes; False once the spool is closed, or a write failed."""
+        if not self._settle() or self._fh is None:
             return False
-        try:
-            self._fh.seek(self._end)
-            self._fh.write(raw)
-        except OSError:
-            self.close()
-            return False
-        self._at[index] = (self._end, len(raw), zlib.crc32(raw))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="ango-spool")
+        self._job = self._pool.submit(self._write, index, self._end, raw)
         self._end += len(raw)
+        return True
+
+    def _write(self, index: int, offset: int, raw: bytes) -> None:
+        assert self._fh is not None
+        self._fh.seek(offset)
+        self._fh.write(raw)
+        self._at[index] = (offset, len(raw), zlib.crc32(raw))
+
+    def _settle(self) -> bool:
+        """Wait for the write under way; False (and the spool closed) if it failed."""
+        job, self._job = self._job, None
+        if job is not None:
+            try:
+                job.result()
+            except OSError:
+                self.close()
+                return False
         return True
 
     def get(self, index: int) -> bytes | None:
         """Chunk ``index``'s bytes as put, or None (not kept, or not read back intact)."""
+        self._settle()
         where = self._at.get(index)
         if self._fh is None or where is None:
             return None
@@ -65,12 +83,19 @@ class Spool:
         return raw if len(raw) == size and zlib.crc32(raw) == crc else None
 
     def close(self) -> None:
+        if self._job is not None:
+            self._job.exception()  # let the write under way end before its file does
+            self._job = None
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._fh is not None:
             self._fh.close()
             self._fh = None
         self._at = {}
 
     def __len__(self) -> int:
+        self._settle()
         return len(self._at)
 
 

@@ -296,5 +296,6 @@ def test_a_spool_that_cannot_be_written_closes_and_keeps_nothing(tmp_path):
     spool._fh.close()
     (tmp_path / "ro").write_bytes(b"")
     spool._fh = open(tmp_path / "ro", "rb")  # noqa: SIM115 - read only: a write is an OSError
-    assert spool.put(1, b"def") is False
+    spool.put(1, b"def")  # written on the spool's thread: the failure shows on the next call
+    assert spool.put(2, b"ghi") is False
     assert spool._fh is None and spool.get(0) is None and len(spool) == 0
