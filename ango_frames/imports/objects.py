@@ -18,12 +18,11 @@ from ango_frames.imports.asset_keys import (
     AssetKeys,
     as_bool,
     as_int,
-    factorize,
     group_bounds,
     id_column,
     made_up_ids,
-    with_none,
 )
+from ango_frames.imports.coded import Coded, compact
 from ango_frames.imports.geometry import SEND_KEYS, asset_sizes, build_geometry, infer_tools
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions
@@ -31,45 +30,6 @@ from ango_frames.imports.problems import Problems
 from ango_frames.imports.shapes import notna_mask
 
 __all__ = ["ObjectRows"]
-
-
-class _Coded:
-    """An object column held as small integer codes into its distinct values (a million rows of
-    three class ids are a million int8s, not a million pointers); indexes like the array."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        present = pd.notna(values)
-        # only the present values are hashed: a column of a million Nones (the ids generated
-        # per chunk) costs a bool mask, not a hash pass and an int64 array of codes
-        codes, uniques = factorize(values[present]) if present.any() else (None, [])
-        self.uniques = with_none(uniques)
-        small = np.int8 if len(self.uniques) < 127 else np.int32
-        self.codes = np.full(len(values), -1, dtype=small)  # -1 picks the None at the end
-        if codes is not None:
-            self.codes[present] = codes
-
-    @classmethod
-    def blank(cls, n: int) -> _Coded:
-        """A column of ``n`` Nones that holds no per-row memory (an absent id column)."""
-        out = cls.__new__(cls)
-        out.uniques = with_none([])
-        out.codes = np.broadcast_to(np.int8(-1), (n,))
-        return out
-
-    def __getitem__(self, pos: Any) -> np.ndarray:
-        return self.uniques[self.codes[pos]]
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-
-def _compact(values: Any) -> Any:
-    """``values`` as a :class:`_Coded` when that is smaller (few distinct values)."""
-    if isinstance(values, np.ndarray) and len(values) > 1024:
-        coded = _Coded(values)
-        if len(coded.uniques) < len(values) // 4:
-            return coded
-    return values
 
 
 def _digest(text: str, size: int = 8) -> str:
@@ -207,8 +167,8 @@ class ObjectRows:
             self.alias: dict[tuple[int, str], str] = {}
             self.generated = self._plain = self.codes >= 0
             self._ordinal = self._ordinals()
-            self.track: Any = _Coded.blank(self.n)
-            return _Coded.blank(self.n)
+            self.track: Any = Coded.blank(self.n)
+            return Coded.blank(self.n)
         none = np.full(self.n, None, dtype=object)  # shared by the columns that are absent
         given = id_column(self.frame, "object_id") if "object_id" in columns else none
         track = id_column(self.frame, "track_id") if "track_id" in columns else none
@@ -373,12 +333,12 @@ class ObjectRows:
         """Shrink what the output still needs once every row is checked: columns of few distinct
         values become codes, and nothing made only for checking is kept."""
         self._any_nested = bool(self.nested)
-        self.schema = _compact(self.schema)
-        self.tools = _compact(self.tools)
-        self.track = _compact(self.track)
+        self.schema = compact(self.schema)
+        self.tools = compact(self.tools)
+        self.track = compact(self.track)
         if self._ordinal is not None:
             # the ids still needed by name are written already: the rest are written per chunk
-            self._ids = _compact(self._ids)
+            self._ids = compact(self._ids)
 
     # ---- output ------------------------------------------------------------------------------
     def any_nested(self) -> bool:
