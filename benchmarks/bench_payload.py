@@ -91,7 +91,7 @@ def child(step: str, rows: int) -> None:
     else:
         batch = build_labels(df, "bench-project")
         # the plan import_labels makes (send.import_labels)
-        plan = ChunkPlan.stream("labels", "bench-project", batch.keys, "labels",
+        plan = ChunkPlan.stream("labels", "bench-project", batch.label_keys, "labels",
                                 "import/labels", batch.items, texts=batch.texts,
                                 spill=True)  # fmt: skip
         size = 0
