@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ango_frames.imports.problems import Problems, Reason
 
@@ -49,6 +50,10 @@ def id_column(frame: pd.DataFrame | None, column: str) -> np.ndarray:
         # one str per distinct value, not per row: a million rows of three class ids hold three
         codes, uniques = pd.factorize(series)
         values = with_none(uniques)[codes]
+        del codes, uniques
+        # Arrow's pool keeps the pages its hashing freed (tens of MB on a million rows) for
+        # its own reuse: handed back now, they stay out of the import's peak
+        pa.default_memory_pool().release_unused()
     elif mask.all() and pd.api.types.is_string_dtype(series):
         values = series.to_numpy(dtype=object)
     else:
@@ -107,10 +112,24 @@ def object_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     return object_values(frame[column])
 
 
-def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:
-    # prefixed once per distinct value: a million rows of 100k assets make 100k strings
+def _prefixed_codes(prefix: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``factorize`` of the prefixed values, without a prefixed string per row: the distinct
+    values prefixed (a million rows of 100k assets make 100k strings)."""
     codes, uniques = factorize(values)
-    return with_none(prefix + pd.Series(np.asarray(uniques, dtype=object), dtype=object))[codes]
+    return codes, np.asarray(prefix + pd.Series(uniques, dtype=object), dtype=object)
+
+
+def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:
+    codes, uniques = _prefixed_codes(prefix, values)
+    return with_none(uniques)[codes]
+
+
+def _key_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`id_column`, or, for a column the frame does not have, a read-only column of
+    Nones that holds no per-row memory."""
+    if column in frame.columns:
+        return id_column(frame, column)
+    return np.broadcast_to(np.array(None, dtype=object), (len(frame),))
 
 
 class AssetKeys:
@@ -157,9 +176,9 @@ class AssetKeys:
                 problems.add(pd.isna(task), "task_id", Reason.MISSING_ASSET_KEY)
             self._rows.append((task, task, problems, True))
             return len(self._rows) - 1, task, task
-        aid = id_column(frame, "asset_id")
-        ext = id_column(frame, "external_id")
+        aid, ext = _key_column(frame, "asset_id"), _key_column(frame, "external_id")
         if self._map and "task_id" in frame.columns:
+            aid, ext = aid.copy(), ext.copy()  # filled in from the tasks table below
             task = pd.Series(id_column(frame, "task_id"), dtype=object)
             for col, target in (("asset_id", aid), ("external_id", ext)):
                 if col in self._map:
@@ -182,25 +201,30 @@ class AssetKeys:
         """
         sizes = [len(r[0]) for r in self._rows]
         if self.by == "task":
-            keys = _prefixed("t" + SEP, _concat([r[0] for r in self._rows]))
-            bad = np.zeros(len(keys), dtype=bool)
+            codes, uniques = _prefixed_codes("t" + SEP, _concat([r[0] for r in self._rows]))
         else:
-            keys, bad = self._asset_keys(sizes)
-        keys[bad] = None  # a conflicting key names no asset: it must not become an empty label
-        codes, uniques = factorize(keys)
+            codes, uniques = self._asset_codes(sizes)
         self.uniques = np.asarray(uniques, dtype=object)
-        del keys, bad
         # int32 codes while the assets allow: half the memory of a per-row array held to the end
         codes = codes.astype(np.int32 if len(self.uniques) < 2**31 else np.int64, copy=False)
         return list(np.split(codes, np.cumsum(sizes)[:-1]))
 
-    def _asset_keys(self, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def _asset_codes(self, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The asset code of every row and the keys numbered (``"<kind>\\x1f<value>"``)."""
         aid = _concat([r[0] for r in self._rows])
         ext = _concat([r[1] for r in self._rows])
         has_a, has_e = pd.notna(aid), pd.notna(ext)
         if not has_a.any() or not has_e.any():  # one kind of key only: nothing to merge
-            keys = _prefixed("e" + SEP, ext) if has_e.any() else _prefixed("a" + SEP, aid)
-            return keys, np.zeros(len(keys), dtype=bool)
+            return (
+                _prefixed_codes("e" + SEP, ext) if has_e.any() else _prefixed_codes("a" + SEP, aid)
+            )
+        keys, bad = self._merged_keys(aid, ext, sizes)
+        keys[bad] = None  # a conflicting key names no asset: it must not become an empty label
+        return factorize(keys)
+
+    def _merged_keys(self, aid: Any, ext: Any, sizes: list[int]) -> tuple[Any, np.ndarray]:
+        """Per row its key, and whether it conflicts, when rows name assets both ways."""
+        has_a, has_e = pd.notna(aid), pd.notna(ext)
         pairs = pd.DataFrame({"a": aid[has_a & has_e], "e": ext[has_a & has_e]}).drop_duplicates()
         exts_per_aid = pairs.groupby("a")["e"].nunique()
         aids_per_ext = pairs.groupby("e")["a"].nunique()
@@ -272,12 +296,22 @@ class AssetKeys:
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    if len(parts) == 1:  # no copy (the caller only reads it)
+        return parts[0]
     return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
 def group_bounds(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stable sort of ``codes`` and the start offset of each group in it (length n_groups+1)."""
-    order = np.argsort(codes, kind="stable")
+    """A stable sort of ``codes`` and the start offset of each group in it (length n_groups+1).
+
+    The order is int32 while the rows allow; codes already in order (rows grouped by asset, the
+    usual frame) are not sorted at all.
+    """
+    small = np.int32 if len(codes) < 2**31 else np.int64
+    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
+        order = np.arange(len(codes), dtype=small)
+    else:
+        order = np.argsort(codes, kind="stable").astype(small)
     counts = (
         np.bincount(codes[codes >= 0], minlength=n_groups)
         if len(codes)

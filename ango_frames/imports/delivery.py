@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -34,6 +34,7 @@ from ango_frames.errors import AngoError, AuthError, ImportIncomplete
 from ango_frames.imports.chunks import Chunk, ChunkPlan, plan_fingerprint, request_key
 from ango_frames.imports.journal import Journal
 from ango_frames.imports.outcomes import Outcome, read_reply
+from ango_frames.imports.spool import Planned, planned
 
 __all__ = [
     "BAD_STATUSES",
@@ -51,7 +52,7 @@ COLUMNS = ["key_field", "key", "chunk", "sent", "status", "verified", "reply", "
 class Rows:
     """The per-item result columns, filled chunk by chunk."""
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
         n = len(keys)
         self.keys = keys
         self.chunk = [-1] * n
@@ -152,20 +153,35 @@ def send_chunks(
 
     Chunks are made one at a time and dropped once their reply is read. Without a journal (and
     without a progress bar) the plan is cut and sent in one pass. With a journal, a first pass
-    only hashes (its fingerprint must be known before the first request), keeping each chunk's
-    bounds and sha256; the send pass then makes each unacked chunk again from its bounds and
-    sends it only if its sha256 is the planned one.
+    makes every chunk (its fingerprint must be known before the first request), keeping each
+    chunk's bounds and sha256, and its bytes in a spool file when the plan spills
+    (:mod:`ango_frames.imports.spool`); the send pass reads each unacked chunk's bytes back, or
+    makes it again from its bounds and sends it only if its sha256 is the planned one.
     """
+    if journal is None and not progress:
+        return _send(client, plan, None, None, False, verify)
+    with planned(plan) as made:
+        return _send(client, plan, journal, made, progress, verify)
+
+
+def _send(
+    client: Any,
+    plan: ChunkPlan,
+    journal: Any,
+    made: Planned | None,
+    progress: bool,
+    verify: Checker | None,
+) -> Rows:
     rows = Rows(plan.keys)
-    planned = [c.outline() for c in plan.cut()] if journal is not None or progress else None
+    outlines = made.outlines if made is not None else None
     log = None
-    if journal is not None and planned is not None:
+    if journal is not None and outlines is not None:
         log = Journal(journal, plan.project, plan.kind,
-                      plan_fingerprint(plan.kind, plan.project, planned))  # fmt: skip
+                      plan_fingerprint(plan.kind, plan.project, outlines))  # fmt: skip
     run = log.run if log is not None else new_run()
     rows.run = run
     stop_reason: str | None = None
-    todo: Iterable[Chunk] = planned if planned is not None else plan.cut()
+    todo: Iterable[Chunk] = outlines if outlines is not None else plan.cut()
     if progress:  # imported only when wanted: tqdm.auto warns in kernels without ipywidgets
         from tqdm.auto import tqdm
 
@@ -179,8 +195,8 @@ def send_chunks(
                 for i in span:
                     rows.status[i] = "skipped (journal)"
                 continue
-            if stop_reason is None and planned is not None:
-                chunk = plan.remake(outline)
+            if stop_reason is None and made is not None:
+                chunk = made.chunk(outline)
                 if chunk.sha256 != outline.sha256:  # the input changed since it was planned
                     stop_reason = (
                         f"not sent: chunk {outline.index} no longer has the planned content "

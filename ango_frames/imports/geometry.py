@@ -90,6 +90,44 @@ class Geometry:
                     out[k] = value
         return out
 
+    def texts(self, pos: np.ndarray) -> list[bytes]:
+        """The geometry of rows ``pos`` as JSON text, each ``orjson.dumps`` of what
+        :meth:`values` gives, written without the dicts: each box column of the rows is one
+        ``orjson.dumps`` of its floats, cut at the commas (a float's text has none)."""
+        rows = self._rows
+        dumps = orjson.dumps
+        out = [dumps(rows[i]) for i in pos.tolist()] if rows is not None else [b"null"] * len(pos)
+        for ok, columns in self.boxes:
+            sel = ok[pos]
+            picked = pos[sel]
+            if not len(picked):
+                continue
+            cols = [dumps(c[picked].tolist())[1:-1].split(b",") for c in columns]
+            if len(cols) == 4:
+                made = [_BOX % t for t in zip(*cols, strict=True)]
+            else:
+                made = [_ROTATED % t for t in zip(*cols, strict=True)]
+            if len(made) == len(out):
+                out = made
+            else:
+                for k, value in zip(np.flatnonzero(sel).tolist(), made, strict=True):
+                    out[k] = value
+        return out
+
+    def box_texts(self, pos: np.ndarray) -> list[list[bytes]] | None:
+        """When every row of ``pos`` is an (unrotated) box, the texts of its ``x, y, width,
+        height`` (a list per column), else None."""
+        if self._rows is not None or len(self.boxes) != 1 or len(self.boxes[0][1]) != 4:
+            return None
+        ok, columns = self.boxes[0]
+        if not ok[pos].all():
+            return None
+        return [orjson.dumps(c[pos].tolist())[1:-1].split(b",") for c in columns]
+
+
+_BOX = b'{"x":%b,"y":%b,"width":%b,"height":%b}'
+_ROTATED = b'{"x":%b,"y":%b,"width":%b,"height":%b,"rotation":%b}'
+
 
 def infer_tools(frame: pd.DataFrame, box_format: str = "xywh") -> np.ndarray:
     """Guess each row's tool from which geometry columns it fills (``None`` when it fills none).
@@ -130,6 +168,10 @@ def asset_sizes(
     works as is), or a mapping of asset key -> (width, height).
     """
     n = len(frame)
+    has_columns = "asset_width" in frame.columns and "asset_height" in frame.columns
+    if sizes is None and not has_columns:  # none known: read-only NaNs, no memory per row
+        nan = np.broadcast_to(np.float64(np.nan), (n,))
+        return nan, nan
     width = np.full(n, np.nan)
     height = np.full(n, np.nan)
     if sizes is not None:
@@ -137,7 +179,7 @@ def asset_sizes(
             w, h = _lookup_sizes(sizes, key_values)
             known = ~np.isnan(w)
             width[known], height[known] = w[known], h[known]
-    if "asset_width" in frame.columns and "asset_height" in frame.columns:
+    if has_columns:
         w = pd.to_numeric(frame["asset_width"], errors="coerce").to_numpy(
             "float64", na_value=np.nan
         )

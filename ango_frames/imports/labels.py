@@ -46,7 +46,7 @@ from ango_frames.errors import ConfigError, PayloadError
 from ango_frames.imports.answers import Entry, tidy_entries
 from ango_frames.imports.asset_keys import AssetKeys, group_bounds
 from ango_frames.imports.brush import brush_rows, collect_brushes
-from ango_frames.imports.label_stream import LabelBatch, LabelStream, no_gc
+from ango_frames.imports.label_stream import LabelBatch, LabelKeys, LabelStream, no_gc
 from ango_frames.imports.objects import ObjectRows
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions, input_frame
@@ -211,12 +211,6 @@ def build_batch(
     if opts.on_error == "raise" and len(failures):
         raise PayloadError(failures)
 
-    valid = (rows.codes >= 0) & ~op.bad
-    vpos = np.flatnonzero(valid)
-    order, starts = group_bounds(rows.codes[vpos], n_assets)
-    # int32 positions while the rows allow (held until the last chunk is made)
-    sorted_pos = vpos[order].astype(np.int32 if len(objects) < 2**31 else np.int64, copy=False)
-    del vpos, order, valid
     global_cls: dict[int, list[dict[str, Any]]] = {}
     for entry in entries:
         if entry.object_id is None and not entry.bad:
@@ -225,6 +219,21 @@ def build_batch(
     for slot, problems in slots:
         bad = codes[slot][problems.bad]
         rejected_codes[bad[bad >= 0]] = True
+    rejected = objects.iloc[np.flatnonzero(op.bad)]
+    if bp is not None and brush_df is not None and len(masks_only):
+        bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
+        if bad_masks.any():
+            rejected = pd.concat([rejected, masks_only[bad_masks]])
+    # only checking needed these: freed, and the columns compacted, before the rows are sorted
+    del codes, code_of, slots, frames, aid, ext
+    keys.drop_rows()
+    rows.compact()
+    # int32 positions while the rows allow (held until the last chunk is made)
+    small = np.int32 if len(objects) < 2**31 else np.int64
+    vpos = np.flatnonzero((rows.codes >= 0) & ~op.bad).astype(small)
+    order, starts = group_bounds(rows.codes[vpos], n_assets)
+    sorted_pos = vpos[order]
+    del vpos, order
     # an asset whose rows were all rejected gets no label: an empty one would wipe it
     empty = starts[1:] == starts[:-1]
     for parts in (global_cls, rels, brushes):
@@ -234,7 +243,7 @@ def build_batch(
     sent = ~no_external & ~(empty & rejected_codes)
     label_codes = np.flatnonzero(sent)
     flat = body == "import-file"
-    label_keys = [keys.external_field(c) if flat else keys.field(c) for c in label_codes.tolist()]
+    label_keys = LabelKeys(keys, label_codes, external=flat)
     label_of_code = np.full(n_assets, -1)
     label_of_code[label_codes] = np.arange(len(label_codes))
 
@@ -247,15 +256,6 @@ def build_batch(
         out[sorted_pos] = label_of_code[rows.codes[sorted_pos]]
         return out
 
-    rejected = objects.iloc[np.flatnonzero(op.bad)]
-    if bp is not None and brush_df is not None and len(masks_only):
-        bad_masks = masks_only.index.isin(brush_df.index[bp.bad])
-        if bad_masks.any():
-            rejected = pd.concat([rejected, masks_only[bad_masks]])
-    # only checking needed these: freed before the compaction, which is the build's peak
-    del codes, code_of, slots, frames, aid, ext
-    keys.drop_rows()
-    rows.compact()
     stream = LabelStream(
         rows, keys, label_codes, sorted_pos, starts, (global_cls, rels, brushes), body, opts.extra
     )

@@ -18,12 +18,11 @@ from ango_frames.imports.asset_keys import (
     AssetKeys,
     as_bool,
     as_int,
-    factorize,
     group_bounds,
     id_column,
     made_up_ids,
-    with_none,
 )
+from ango_frames.imports.coded import Coded, compact
 from ango_frames.imports.geometry import SEND_KEYS, asset_sizes, build_geometry, infer_tools
 from ango_frames.imports.ontology import Ontology
 from ango_frames.imports.options import PayloadOptions
@@ -31,37 +30,6 @@ from ango_frames.imports.problems import Problems
 from ango_frames.imports.shapes import notna_mask
 
 __all__ = ["ObjectRows"]
-
-
-class _Coded:
-    """An object column held as small integer codes into its distinct values (a million rows of
-    three class ids are a million int8s, not a million pointers); indexes like the array."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        present = pd.notna(values)
-        # only the present values are hashed: a column of a million Nones (the ids generated
-        # per chunk) costs a bool mask, not a hash pass and an int64 array of codes
-        codes, uniques = factorize(values[present]) if present.any() else (None, [])
-        self.uniques = with_none(uniques)
-        small = np.int8 if len(self.uniques) < 127 else np.int32
-        self.codes = np.full(len(values), -1, dtype=small)  # -1 picks the None at the end
-        if codes is not None:
-            self.codes[present] = codes
-
-    def __getitem__(self, pos: Any) -> np.ndarray:
-        return self.uniques[self.codes[pos]]
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-
-def _compact(values: Any) -> Any:
-    """``values`` as a :class:`_Coded` when that is smaller (few distinct values)."""
-    if isinstance(values, np.ndarray) and len(values) > 1024:
-        coded = _Coded(values)
-        if len(coded.uniques) < len(values) // 4:
-            return coded
-    return values
 
 
 def _digest(text: str, size: int = 8) -> str:
@@ -86,7 +54,8 @@ class ObjectRows:
         self.problems = problems
         n = len(frame)
         self.n = n
-        self.nested: list[list[dict[str, Any]] | None] = [None] * n
+        # row -> its nested answers, for the rows that have any (not a list per row)
+        self.nested: dict[int, list[dict[str, Any]]] = {}
         self.tracks: dict[tuple[int, str], str] = {}
         self._any_nested: bool | None = None
         self.page = as_int(frame, "page") or as_int(frame, "frame")
@@ -131,7 +100,7 @@ class ObjectRows:
             got = nested_from_columns(
                 self.frame, dict(opts.nested), self.schema, ~p.bad, self.onto, p
             )
-            self.nested = got
+            self.nested = {i: v for i, v in enumerate(got) if v is not None}
 
     @property
     def page_column(self) -> str:
@@ -191,9 +160,15 @@ class ObjectRows:
             p.add(none, "tool", "missing_column")
         return tools
 
-    def _object_ids(self) -> np.ndarray:
+    def _object_ids(self) -> Any:
         """Given object ids, else generated: per track, or per asset and position in it."""
         columns = self.frame.columns
+        if "object_id" not in columns and "track_id" not in columns:  # every id generated
+            self.alias: dict[tuple[int, str], str] = {}
+            self.generated = self._plain = self.codes >= 0
+            self._ordinal = self._ordinals()
+            self.track: Any = Coded.blank(self.n)
+            return Coded.blank(self.n)
         none = np.full(self.n, None, dtype=object)  # shared by the columns that are absent
         given = id_column(self.frame, "object_id") if "object_id" in columns else none
         track = id_column(self.frame, "track_id") if "track_id" in columns else none
@@ -216,7 +191,7 @@ class ObjectRows:
                 digest = digests[(c, task)] = _digest(f"{uniques[c]}\x1fm\x1f{task}")
             new.append(f"{digest}-{tail}")
         ids[made_pos] = new
-        self.alias: dict[tuple[int, str], str] = dict(
+        self.alias = dict(
             zip(
                 zip(codes[made_pos].tolist(), given[made_pos].tolist(), strict=True),
                 new,
@@ -232,19 +207,24 @@ class ObjectRows:
         # the others: ``<digest of the asset>-<position in it>``, written when asked for
         # (ids_at), so a million generated ids are not a million strings held at once
         self._plain = keyed & pd.isna(ids)
-        self._ordinal: np.ndarray | None = None
-        if self._plain.any():
-            order, starts = group_bounds(codes, len(uniques))
-            small = np.int32 if self.n < 2**31 else np.int64
-            ordinal = np.zeros(self.n, dtype=small)
-            ordinal[order] = np.arange(len(order), dtype=small)
-            del order
-            # the position of each row in its asset: its rank minus its asset's first rank
-            ordinal -= starts[np.maximum(codes, 0)].astype(small)
-            self._ordinal = ordinal
+        self._ordinal = self._ordinals() if self._plain.any() else None
         self.generated = keyed & (pd.isna(given) | made)
         self.track = track
         return ids
+
+    def _ordinals(self) -> np.ndarray | None:
+        """The position of each row in its asset (None when no row has an asset)."""
+        codes = self.codes
+        if not self.n or not (codes >= 0).any():
+            return None
+        order, starts = group_bounds(codes, len(self.keys.uniques))
+        small = np.int32 if self.n < 2**31 else np.int64
+        ordinal = np.zeros(self.n, dtype=small)
+        ordinal[order] = np.arange(len(order), dtype=small)
+        del order
+        # its rank minus its asset's first rank
+        ordinal -= starts[np.maximum(codes, 0)].astype(small)
+        return ordinal
 
     def ids_at(self, pos: np.ndarray) -> np.ndarray:
         """The object ids of rows ``pos`` (generated ones written now)."""
@@ -336,7 +316,7 @@ class ObjectRows:
                     reason = entry.reason or "wrong_answer_type"
                     self.problems.one(pos, "classifications", reason, entry.schema_id)
                 continue
-            got = self.nested[pos]
+            got = self.nested.get(pos)
             if got is None:
                 got = self.nested[pos] = []
             got.append(entry.body)
@@ -352,17 +332,21 @@ class ObjectRows:
     def compact(self) -> None:
         """Shrink what the output still needs once every row is checked: columns of few distinct
         values become codes, and nothing made only for checking is kept."""
-        self._any_nested = any(x is not None for x in self.nested)
-        if not self._any_nested:
-            self.nested = []
-        self.schema = _compact(self.schema)
-        self.tools = _compact(self.tools)
-        self.track = _compact(self.track)
+        self._any_nested = bool(self.nested)
+        self.schema = compact(self.schema)
+        self.tools = compact(self.tools)
+        self.track = compact(self.track)
         if self._ordinal is not None:
             # the ids still needed by name are written already: the rest are written per chunk
-            self._ids = _compact(self._ids)
+            self._ids = compact(self._ids)
 
     # ---- output ------------------------------------------------------------------------------
+    def any_nested(self) -> bool:
+        """Whether any row has nested answers (known once every row is built)."""
+        if self._any_nested is None:
+            self._any_nested = bool(self.nested)
+        return self._any_nested
+
     def dicts(self, pos: np.ndarray) -> list[dict[str, Any]]:
         """The import object dicts of rows ``pos``, in that order."""
         plist = pos.tolist()
@@ -386,11 +370,9 @@ class ObjectRows:
                 for d, v in zip(objs, flags[pos].tolist(), strict=True):
                     if v is not None:
                         d[field] = v
-        if self._any_nested is None:  # known once every row is built: dicts come after
-            self._any_nested = any(x is not None for x in self.nested)
-        if self._any_nested:
+        if self.any_nested():
             for d, i in zip(objs, plist, strict=True):
-                got = self.nested[i]
+                got = self.nested.get(i)
                 if got:
                     d["classifications"] = got
         return objs

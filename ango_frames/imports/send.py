@@ -7,13 +7,17 @@ hub that honours the key. A failing chunk does not stop the others; at the end
 :class:`~ango_frames.errors.ImportIncomplete` says exactly which labels went and which did not. With
 ``journal=`` a re-run sends only the chunks not yet acknowledged.
 
-Label imports stream: after every row is checked, each chunk's labels and bytes are made when it
-is sent and dropped once its reply is read, so an import holds one chunk, not the whole payload.
-Without a journal the chunks are cut and sent in one pass. With one (or with ``progress=True``,
-whose bar needs the count) a first pass only serialises and hashes, keeping each chunk's bounds
-and sha256 (the plan's fingerprint must be known before the first request); the send pass makes
-each unacked chunk again from its bounds and sends it only when its sha256 is the planned one.
-The dry run makes every body at once, since it returns them.
+Label imports stream: after every row is checked, each chunk's bytes are written (straight from
+the checked columns, without the label dicts: :mod:`ango_frames.imports.object_text`) when it is
+sent and dropped once its reply is read, so an import holds one chunk, not the whole payload; the
+label dicts are made only for a chunk whose items are read (``verify=True``). Without a journal
+the chunks are cut and sent in one pass. With one (or with ``progress=True``, whose bar needs the
+count) a first pass makes every chunk once, keeping its bounds and sha256 (the plan's fingerprint
+must be known before the first request) and its bytes in an anonymous temporary file
+(:mod:`ango_frames.imports.spool`: no name on disk, the request bodies only, gone when the send
+ends); the send pass reads each unacked chunk's bytes back (made again, and sent only when its
+sha256 is the planned one, if they do not read back intact). The dry run makes every body at
+once, since it returns them.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ def _send(
 
 def score_summary(batch: LabelBatch) -> pd.DataFrame:
     """Per label: object count and min / mean / max score (NaN without scores)."""
-    n = len(batch.keys)
+    n = len(batch)
     out = pd.DataFrame({"n_objects": batch.n_objects()})
     scores = batch.score_frame()
     if len(scores):
@@ -207,15 +211,16 @@ def import_labels(
         batch = prebuilt_batch(data, project, body="import-file" if flat else "labels")
         lift = body == "import-file" and not flat  # ready spec labels sent as import-file items
         ready = items_from_labels(batch.labels) if lift else batch.labels
-        items = _slicer(ready)
+        items, texts = _slicer(ready), None
     else:
         ontology = _ontology(client, project, ontology, data, options)
         build = build_labels if body == "labels" else build_import_file
         batch = build(data, project, ontology, on_error=on_error, **options)
-        items = batch.items
+        items, texts = batch.items, batch.texts
     how = Sending(chunk_rows, chunk_bytes, journal, dry_run, on_error, progress)
-    plan = ChunkPlan.stream("labels", project, batch.keys, field, "import/labels", items,
-                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes)  # fmt: skip
+    plan = ChunkPlan.stream("labels", project, batch.label_keys, field, "import/labels", items,
+                            chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, texts=texts,
+                            spill=True)  # fmt: skip
     return _deliver(client, plan, how, batch, batch.failures, verify)
 
 

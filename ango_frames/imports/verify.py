@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def check_label(label: dict[str, Any], records: list[dict[str, Any]]) -> str | N
 
 
 def verify_labels(
-    client: Any, project: str, labels: list[dict[str, Any]], keys: list[tuple[str, str]]
+    client: Any, project: str, labels: list[dict[str, Any]], keys: Sequence[tuple[str, str]]
 ) -> list[str | bool | None]:
     """Per label: ``True`` (arrived whole), a reason string (did not), or None (not checkable)."""
     external = sorted({value for field, value in keys if field == "externalId"})

@@ -230,3 +230,72 @@ def test_labels_payload_still_returns_the_whole_body():
     assert len(body["labels"]) == 10
     assert sum(len(label["answer"]["objects"]) for label in body["labels"]) == 30
     assert np.isclose(body["labels"][0]["answer"]["objects"][0]["bounding-box"]["x"], df["x"][0])
+
+
+def _spool_plan(texts_seen: list[int]) -> ChunkPlan:
+    kw = dict(CASES["boxes"])
+    batch = build_labels(kw.pop("data"), "proj-1", ONTOLOGY)
+
+    def texts(start, stop):
+        texts_seen.append(start)
+        return batch.texts(start, stop)
+
+    return ChunkPlan.stream("labels", "proj-1", batch.keys, "labels", "import/labels",
+                            batch.items, chunk_rows=kw["chunk_rows"], texts=texts,
+                            spill=True)  # fmt: skip
+
+
+def test_a_journaled_send_makes_each_chunk_once_and_reads_its_bytes_back(tmp_path, monkeypatch):
+    import tempfile
+
+    made: list = []
+    real = tempfile.TemporaryFile
+
+    def spy(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", spy)
+    seen: list[int] = []
+    wire = Wire()
+    rows = send_chunks(client(wire), _spool_plan(seen), tmp_path / "j.jsonl", False)
+    plan = PLANS["boxes"]
+    assert seen == [0]  # one pass over the texts: the send pass read the spool
+    assert [hashlib.sha256(b).hexdigest() for b in wire.bodies] == [row[2] for row in plan]
+    assert set(rows.status) == {"sent"}
+    assert len(made) == 1 and made[0].closed  # the spool is gone once the send is over
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.jsonl"]
+    # the journal holds hashes and ids, not the payload the spool held
+    assert b"img_" not in (tmp_path / "j.jsonl").read_bytes()
+
+
+def test_spooled_bytes_that_read_back_changed_are_made_again(tmp_path):
+    from ango_frames.imports.spool import planned
+
+    seen: list[int] = []
+    with planned(_spool_plan(seen)) as made:
+        assert made.spool is not None and len(made.spool) == len(PLANS["boxes"])
+        fh = made.spool._fh
+        fh.seek(5)
+        fh.write(b"#")  # a byte of chunk 0 flipped on disk
+        first, second = made.chunk(made.outlines[0]), made.chunk(made.outlines[1])
+        assert first.sha256 == made.outlines[0].sha256 == PLANS["boxes"][0][2]
+        assert hashlib.sha256(first.raw).hexdigest() == PLANS["boxes"][0][2]
+        assert hashlib.sha256(second.raw).hexdigest() == PLANS["boxes"][1][2]
+        # chunk 0 was made again from the stream; chunk 1 came from the spool
+        assert seen == [0, 0]
+        assert second.items == orjson.loads(second.raw)["labels"]
+
+
+def test_a_spool_that_cannot_be_written_closes_and_keeps_nothing(tmp_path):
+    from ango_frames.imports.spool import Spool
+
+    spool = Spool(str(tmp_path))
+    assert spool.put(0, b"abc") and spool.get(0) == b"abc"
+    assert list(tmp_path.iterdir()) == []  # the spool has no name on disk
+    spool._fh.close()
+    (tmp_path / "ro").write_bytes(b"")
+    spool._fh = open(tmp_path / "ro", "rb")  # noqa: SIM115 - read only: a write is an OSError
+    spool.put(1, b"def")  # written on the spool's thread: the failure shows on the next call
+    assert spool.put(2, b"ghi") is False
+    assert spool._fh is None and spool.get(0) is None and len(spool) == 0
