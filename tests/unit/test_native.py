@@ -441,3 +441,17 @@ def test_newer_shapes_read_alike(name):
     assert_engines_agree(raw)
     flat = _native_run(raw)
     assert flat.records - flat.python_records == native + 1
+
+
+def test_a_bool_in_a_number_column_is_a_misfit_whatever_else_is_in_the_batch():
+    # Arrow's inference reads [0.0, False] as floats; alone, False is a misfit: both engines
+    # must put it in ``extra`` either way (a case the readers' fuzzer found)
+    box = {"x": 1.0, "y": 2.0, "width": 3.0}
+    records = [
+        {"externalId": f"{i}.jpg", "task": {"tools": [{"bounding-box": {**box, "height": h}}]}}
+        for i, h in enumerate([0.0, False])
+    ]
+    tables = assert_engines_agree(ndjson(records))[0]
+    objects = tables["objects"].to_pylist()
+    assert [o["height"] for o in objects] == [0.0, None]
+    assert orjson.loads(objects[1]["extra"]) == {"height": False}

@@ -29,6 +29,7 @@ _ALLOWED: dict[pa.DataType, frozenset] = {
 _I64 = 2**63
 _NULL = pa.null()
 _INT64 = pa.int64()
+_BOOL = pa.bool_()
 _FROM_INT = (pa.float64(), pa.int32())
 
 # Kinds of dynamic columns, from the values seen so far: "null" (only nulls), "bool", "int",
@@ -114,6 +115,8 @@ def to_array(values: list | tuple, field: pa.Field, extras: list) -> pa.Array:
             arr = pa.array(values)
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             arr = None
+        if arr is not None and arr.type != _BOOL and bool in set(map(type, values)):
+            arr = None  # Arrow reads [0.0, False] as floats: a bool there is a misfit, always
         if arr is not None:
             kind = arr.type
             if kind == typ:
