@@ -108,14 +108,25 @@ def _measure(name: str, engine: str | None, src: Path) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(src: Path, reps: int) -> None:
+def _label(step: tuple) -> str:
+    """A step's name as ``--steps`` takes it: ``export_to_parquet:native``, ``orjson_parse``."""
+    return step[0].replace(" ", "_") + (f":{step[1]}" if step[1] else "")
+
+
+def run(src: Path, reps: int, only: list[str] | None = None) -> None:
+    steps = STEPS
+    if only is not None:
+        unknown = set(only) - {_label(s) for s in STEPS}
+        if unknown:
+            names = ", ".join(_label(s) for s in STEPS)
+            raise SystemExit(f"unknown steps {sorted(unknown)}: pick from {names}")
+        steps = [s for s in STEPS if s[0] == "orjson_parse" or _label(s) in only]
     try:
         import duckdb  # noqa: F401
-
-        steps = STEPS
     except ImportError:
-        print("duckdb is not installed (pip install duckdb): the DuckDB baseline is skipped")
-        steps = [s for s in STEPS if s[0] != "duckdb_objects"]
+        if any(s[0] == "duckdb_objects" for s in steps):
+            print("duckdb is not installed (pip install duckdb): the DuckDB baseline is skipped")
+        steps = [s for s in steps if s[0] != "duckdb_objects"]
     stem = src.name.removesuffix(".ndjson")
     steps = [
         s for s in steps if s[0] not in SIBLINGS or src.with_name(stem + SIBLINGS[s[0]]).exists()
@@ -157,6 +168,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("export", nargs="?", help="an existing ndjson export")
     parser.add_argument("--generate", type=float, metavar="MB", help="generate (or reuse) one")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--steps",
+        help="only these steps, comma-separated (orjson_parse, the baseline, always runs), e.g. "
+        "export_to_parquet:native,read_export:native; default: all",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -169,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         src = Path(args.export)
     else:
         parser.error("give an ndjson export or --generate MB")
-    run(src, args.reps)
+    run(src, args.reps, args.steps.split(",") if args.steps else None)
 
 
 if __name__ == "__main__":
