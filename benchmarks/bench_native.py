@@ -2,6 +2,8 @@
 
     python benchmarks/bench_native.py --generate 300          # the issue's figures (~10 min)
     python benchmarks/bench_native.py EXPORT.ndjson --reps 3
+    python benchmarks/bench_native.py --generate 1000 --steps export_to_parquet:native
+        # the 1 GB check: memory flat (peak RSS as at 300 MB), time linear (the same ratio)
 
 Steps, each in a fresh child process (time and peak RSS of its process tree, see
 bench_export.py), repeated ``--reps`` times, interleaved (every step once, then again):
@@ -15,6 +17,11 @@ bench_export.py), repeated ``--reps`` times, interleaved (every step once, then 
 * ``export_to_parquet`` (native engine) of the same records as a JSON array (``X.json``) and as a
   split zip (``X.split.zip``), when those files sit beside the ndjson file ``X.ndjson``
   (``bench_export.py --generate`` / ``make_export.py`` write them).
+
+``--steps`` runs only the named steps (comma-separated: ``orjson_parse``, ``duckdb_objects``,
+``json_normalize``, ``export_to_parquet:python``, ``export_to_parquet:native``,
+``read_export:python``, ``read_export:native``, ``export_to_parquet_json:native``,
+``export_to_parquet_split:native``); the parse, the baseline, always runs.
 
 Printed per step: min and median time, min and median ratio to the parse of the same
 repetition, and the median peak RSS. Goals (issue 13): export_to_parquet <= 1.5x, peak RSS
