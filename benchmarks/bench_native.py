@@ -3,6 +3,8 @@
     python benchmarks/bench_native.py --generate 300          # the figures (~10 min)
     python benchmarks/bench_native.py EXPORT.ndjson --reps 3
     python benchmarks/bench_native.py EXPORT.ndjson --steps "export_to_parquet json native"
+    python benchmarks/bench_native.py --generate 1000 --steps "export_to_parquet native"
+        # the 1 GB check: memory flat (peak RSS as at 300 MB), time linear (the same ratio)
 
 Steps, each in a fresh child process (time and peak RSS of its process tree, see
 bench_export.py), repeated ``--reps`` times, interleaved (every step once, then again):

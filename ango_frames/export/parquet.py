@@ -40,12 +40,22 @@ from ango_frames.export.flatten.flattener import (
 )
 from ango_frames.export.parts import unify
 from ango_frames.export.records import iter_records, plan_parts, source_provenance
-from ango_frames.export.threads import Behind, ahead
-from ango_frames.export.writer import METADATA_KEY, DatasetWriter, file_metadata, filesystem
+from ango_frames.export.threads import Lanes, ahead
+from ango_frames.export.writer import (
+    METADATA_KEY,
+    DatasetWriter,
+    file_metadata,
+    filesystem,
+    release_unused,
+)
 from ango_frames.export_file import ExportFile
 from ango_frames.schemas import SCHEMA_VERSION, TABLE_NAMES, schema_for
 
 __all__ = ["METADATA_KEY", "READABLE_VERSIONS", "export_to_parquet", "read_parquet_tables"]
+
+# Threads writing Parquet beside the native core, one table's file at a time each (pyarrow
+# encodes without the GIL): with one, the flattening waited on the writer.
+WRITERS = 2
 
 # Every schema version this reader reads; a golden dataset of each is in tests/data/.
 READABLE_VERSIONS = (SCHEMA_VERSION,)
@@ -67,29 +77,43 @@ def _one_process(
     src: Any, storage_options: Any, flat: Flattener, writer: DatasetWriter, wanted: tuple, bar: Any
 ) -> None:
     records = iter_records(src, storage_options=storage_options, raw=flat.native)
-    behind = None
-    if flat.native:  # the core drops the GIL: a reader and a writer thread beside it
+    lanes = None
+    if flat.native:  # the core drops the GIL: a reader and writer threads beside it
         records = ahead(records)
-        behind = Behind(lambda batches: writer.write_all(batches, wanted))
+        lanes = Lanes(_writing(writer), WRITERS)
     try:
         for batches in flatten_records(
             records, batch_rows=min(writer.row_group_rows, BATCH_ROWS), flattener=flat
         ):
-            if behind is None:
+            if lanes is None:
                 writer.write_all(batches, wanted)
             else:
-                behind.put(batches)
+                keys = writer.task_keys(batches)
+                for table in wanted:
+                    batch = batches.get(table)
+                    if batch is not None and batch.num_rows:
+                        lanes.put(table, (batch, keys))
             if bar is not None:
                 bar.n = flat.records
                 bar.refresh()
     except BaseException:
-        if behind is not None:
+        if lanes is not None:
             with contextlib.suppress(Exception):
-                behind.close()
+                lanes.close()
         raise
-    if behind is not None:
-        behind.close()
+    if lanes is not None:
+        lanes.close()
     writer.close({t: flat.schema(t) for t in wanted})
+
+
+def _writing(writer: DatasetWriter) -> Any:
+    """A writer thread's job: one table's batch of a flush."""
+
+    def write(table: str, item: tuple) -> None:
+        writer.write_batch(table, *item)
+        release_unused()
+
+    return write
 
 
 def _job(build: set, wanted: tuple, writer: DatasetWriter, dest: Any, dest_so: Any) -> Any:

@@ -35,6 +35,7 @@ __all__ = [
     "dictionary_columns",
     "file_metadata",
     "filesystem",
+    "release_unused",
     "with_metadata",
 ]
 
@@ -108,6 +109,13 @@ def with_metadata(table: str, schema: pa.Schema, provenance: dict[str, Any]) -> 
     return plain.with_metadata(file_metadata(table, provenance, plain))
 
 
+def release_unused() -> None:
+    """Hand the freed pages of Arrow's default pool (mimalloc) back: doing so after each flush
+    kept a 300 MB conversion ~55 MB smaller, at no measured cost. mimalloc collects the calling
+    thread's heap, so every writing thread calls this."""
+    pa.default_memory_pool().release_unused()
+
+
 @dataclass
 class _Part:
     """One (table, partition) being written: its current file and the rows not yet written."""
@@ -154,23 +162,29 @@ class DatasetWriter:
 
         ``task_keys`` (task_id -> partition value) defaults to the one of ``batches["tasks"]``.
         """
-        by = self.partition_by
         if task_keys is None:
-            task_keys = {}
-            if by is not None and "tasks" in batches:
-                task_keys = hive.task_keys(batches["tasks"], by)
+            task_keys = self.task_keys(batches)
         for table in tables:
             batch = batches.get(table)
-            if batch is None or batch.num_rows == 0:
-                continue
-            if by is None:
-                self.write(table, None, batch)
-                continue
-            for key, rows in hive.split(batch, hive.partition_keys(table, batch, by, task_keys)):
-                self.write(table, key, hive.strip(table, rows, by))
-        # Arrow's default pool (mimalloc) keeps freed pages for reuse: handing them back after
-        # each flush kept a 300 MB conversion ~55 MB smaller, at no measured cost.
-        pa.default_memory_pool().release_unused()
+            if batch is not None and batch.num_rows:
+                self.write_batch(table, batch, task_keys)
+        release_unused()
+
+    def task_keys(self, batches: dict[str, pa.RecordBatch]) -> dict[Any, Any]:
+        """task_id -> partition value of the tasks of one flush (empty when not partitioned)."""
+        if self.partition_by is None or "tasks" not in batches:
+            return {}
+        return hive.task_keys(batches["tasks"], self.partition_by)
+
+    def write_batch(self, table: str, batch: pa.RecordBatch, task_keys: dict[Any, Any]) -> None:
+        """One table's batch of a flush, into its partitions. The tables of a flush may be
+        written by different threads at once, each table by one thread at a time."""
+        by = self.partition_by
+        if by is None:
+            self.write(table, None, batch)
+            return
+        for key, rows in hive.split(batch, hive.partition_keys(table, batch, by, task_keys)):
+            self.write(table, key, hive.strip(table, rows, by))
 
     def write(self, table: str, key: Any, batch: pa.RecordBatch) -> None:
         """Queue ``batch`` for (table, key); a row group is written at ``row_group_rows``."""

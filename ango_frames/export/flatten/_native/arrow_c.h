@@ -47,7 +47,10 @@ struct Mark {
 
 // One column: per-row validity bytes, then the type's buffers. Not every member is used by
 // every type: `fixed` holds int64/int32/double/bool-byte values, `offsets` / `data` strings,
-// `offsets` + `child_offsets` + `doubles` lists and rings.
+// `offsets` + `child_offsets` + `doubles` lists and rings. Until its first value a column only
+// counts its nulls (`lazy`): most columns of a wide table stay null in a batch, and such a
+// column is never exported (Python fills it), so its buffers are written only from the first
+// value on.
 struct Column {
   ColType type;
   std::vector<uint8_t> valid;
@@ -57,7 +60,8 @@ struct Column {
   std::vector<int32_t> child_offsets{0};  // list<utf8>: string offsets; ring: point offsets
   std::vector<uint8_t> child_valid;       // list<utf8>: validity of the strings
   std::vector<double> doubles;            // ring: the coordinates
-  bool any = false;                       // any non-null value
+  bool any = false;                       // any non-null value (else the rows are `lazy`)
+  size_t lazy = 0;                        // rows, all null, while `any` is false
   Mark hint{0, 0, 0};                     // sizes of the last exported batch, to reserve
 
   explicit Column(ColType t) : type(t) {}
@@ -66,11 +70,13 @@ struct Column {
     const Mark h = hint;
     *this = Column(type);
     hint = h;
+    if (h.rows == 0) return;  // never had a value: nothing to reserve
     valid.reserve(h.rows);
     sized(h, [](auto& buffer, size_t n) { buffer.reserve(n); });
   }
-  size_t size() const { return valid.size(); }
+  size_t size() const { return any ? valid.size() : lazy; }
   Mark mark() const {
+    if (!any) return {lazy, type == T_RING ? size_t{1} : 0, 0};
     switch (type) {
       case T_STR: return {valid.size(), data.size(), 0};
       case T_LSTR: return {valid.size(), child_valid.size(), data.size()};
@@ -79,6 +85,10 @@ struct Column {
     }
   }
   void reset(const Mark& m) {
+    if (!any) {
+      lazy = m.rows;
+      return;
+    }
     valid.resize(m.rows);
     sized(m, [](auto& buffer, size_t n) { buffer.resize(n); });
   }
@@ -101,13 +111,35 @@ struct Column {
       default: f(fixed, m.a);
     }
   }
+  // The first value: the nulls counted so far become rows of the buffers.
+  void materialize() {
+    const size_t n = lazy;
+    any = true;
+    lazy = 0;
+    valid.assign(n, 0);
+    switch (type) {
+      case T_STR: case T_LSTR: case T_RING: offsets.assign(n + 1, 0); break;
+      case T_I64: case T_F64: case T_TS: fixed.assign(n * 8, 0); break;
+      case T_I32: fixed.assign(n * 4, 0); break;
+      case T_BOOL: fixed.assign(n, 0); break;
+      case T_NULL: break;
+    }
+  }
+  void value() {  // a non-null row begins
+    if (!any) materialize();
+    valid.push_back(1);
+  }
   template <class T>
   void put(T v) {
-    size_t n = fixed.size();
+    const size_t n = fixed.size();
     fixed.resize(n + sizeof(T));
     std::memcpy(fixed.data() + n, &v, sizeof(T));
   }
   void null() {
+    if (!any) {
+      ++lazy;
+      return;
+    }
     valid.push_back(0);
     switch (type) {
       case T_STR: case T_LSTR: case T_RING: offsets.push_back(offsets.back()); break;
@@ -118,33 +150,24 @@ struct Column {
     }
   }
   void str(std::string_view s) {
-    valid.push_back(1);
-    any = true;
+    value();
     data.append(s.data(), s.size());
     offsets.push_back(static_cast<int32_t>(data.size()));
   }
-  void i64(int64_t v) { valid.push_back(1); any = true; put<int64_t>(v); }
-  void i32(int32_t v) { valid.push_back(1); any = true; put<int32_t>(v); }
-  void f64(double v) { valid.push_back(1); any = true; put<double>(v); }
-  void boolean(bool v) { valid.push_back(1); any = true; fixed.push_back(v ? 1 : 0); }
-  // list<utf8>: begin, items, end
+  void i64(int64_t v) { value(); put<int64_t>(v); }
+  void i32(int32_t v) { value(); put<int32_t>(v); }
+  void f64(double v) { value(); put<double>(v); }
+  void boolean(bool v) { value(); fixed.push_back(v ? 1 : 0); }
+  // list<utf8>: begin (value), items, end
   void list_item(std::string_view s, bool is_null) {
     child_valid.push_back(is_null ? 0 : 1);
     data.append(s.data(), s.size());
     child_offsets.push_back(static_cast<int32_t>(data.size()));
   }
-  void list_end() {
-    valid.push_back(1);
-    any = true;
-    offsets.push_back(static_cast<int32_t>(child_valid.size()));
-  }
-  // ring: points, each a list of doubles
+  void list_end() { offsets.push_back(static_cast<int32_t>(child_valid.size())); }
+  // ring: begin (value), points, each a list of doubles, end
   void point_end() { child_offsets.push_back(static_cast<int32_t>(doubles.size())); }
-  void ring_end() {
-    valid.push_back(1);
-    any = true;
-    offsets.push_back(static_cast<int32_t>(child_offsets.size() - 1));
-  }
+  void ring_end() { offsets.push_back(static_cast<int32_t>(child_offsets.size() - 1)); }
   bool too_big() const {  // int32 offsets: keep every buffer well below 2 GiB
     return data.size() > (1u << 30) || doubles.size() > (1u << 27) ||
            child_valid.size() > (1u << 28) || child_offsets.size() > (1u << 28);

@@ -175,8 +175,7 @@ bool Core::put(Column& col, const V& v, std::string_view tid) {
       if (v.k == V::STR) {
         col.str(v.s);
       } else if (v.k == V::ID) {
-        col.valid.push_back(1);
-        col.any = true;
+        col.value();
         col.data.append(tid.data(), tid.size());
         if (v.order >= 0) {
           col.data.append("/h");
@@ -227,6 +226,7 @@ bool Core::put(Column& col, const V& v, std::string_view tid) {
     }
     case T_LSTR:
       if (v.k == V::SPLIT) {  // tree-dropdown path: split on " / "
+        col.value();
         std::string_view s = v.s;
         while (true) {
           size_t at = s.find(" / ");
@@ -238,11 +238,13 @@ bool Core::put(Column& col, const V& v, std::string_view tid) {
         return true;
       }
       if (v.k == V::WRAP && n->kind == J_STR) {  // a scalar where a list belongs: [s]
+        col.value();
         col.list_item(n->s, false);
         col.list_end();
         return true;
       }
       if ((v.k != V::NODE && v.k != V::WRAP) || n->kind != J_ARR) return false;
+      col.value();  // a failed record is reset to its marks
       for (const Node* e = n + 1; e != doc_.after(n); e = doc_.after(e)) {
         if (e->kind == J_STR) col.list_item(e->s, false);
         else if (e->kind == J_NULL) col.list_item({}, true);
@@ -252,6 +254,7 @@ bool Core::put(Column& col, const V& v, std::string_view tid) {
       return true;
     case T_RING: {
       if (v.k == V::RING1) {  // a point [x, y] -> [[x, y]]
+        col.value();
         for (const Node* c = n + 1; c != doc_.after(n); c = doc_.after(c)) {
           if (!number(c)) return false;
           col.doubles.push_back(as_double(c));
@@ -261,6 +264,7 @@ bool Core::put(Column& col, const V& v, std::string_view tid) {
         return true;
       }
       if (v.k != V::NODE || n->kind != J_ARR) return false;
+      col.value();
       for (const Node* p = n + 1; p != doc_.after(n); p = doc_.after(p)) {
         if (p->kind != J_ARR) return false;
         for (const Node* c = p + 1; c != doc_.after(p); c = doc_.after(c)) {
@@ -281,14 +285,22 @@ bool Core::put(Column& col, const V& v, std::string_view tid) {
 bool Core::commit(int table, V* vals, int order) {
   std::vector<Column>& cols = tables_[table];
   const std::string_view tid = vals[0].s;
-  if (order < 0) {
-    for (size_t c = 0; c < cols.size(); ++c)
-      if (!put(cols[c], vals[c], tid)) return false;
-    return true;
+  Column* col = cols.data();
+  const size_t n = cols.size();
+  size_t c = 0, shift = 0;
+  if (order >= 0) {  // a history table: the snapshot's order is its second column
+    if (!put(col[0], vals[0], tid) || !put(col[1], integer(order), tid)) return false;
+    c = 2;
+    shift = 1;
   }
-  if (!put(cols[0], vals[0], tid) || !put(cols[1], integer(order), tid)) return false;
-  for (size_t c = 2; c < cols.size(); ++c)
-    if (!put(cols[c], vals[c - 1], tid)) return false;
+  for (; c < n; ++c) {
+    const V& v = vals[c - shift];
+    if (v.k == V::NUL) {
+      col[c].null();  // most cells: inlined, and only counted while the column is lazy
+    } else if (!put(col[c], v, tid)) {
+      return false;
+    }
+  }
   return true;
 }
 

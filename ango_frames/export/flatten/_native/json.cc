@@ -2,9 +2,14 @@
 #include "json.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace af {
 namespace {
@@ -81,6 +86,33 @@ struct Plain {
 };
 constexpr Plain PLAIN;
 
+// The first byte at or after `q` that is not plain string text (printable ASCII other than `"`
+// and `\`), or `e`: 16 bytes at a time where SSE2 is there.
+const char* skip_plain(const char* q, const char* e) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  while (e - q >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    // signed bytes: below 0x20 are the controls and every byte >= 0x80
+    const __m128i odd = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                                  _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmplt_epi8(v, space));
+    const int mask = _mm_movemask_epi8(odd);
+    if (mask != 0) return q + __builtin_ctz(static_cast<unsigned>(mask));
+    q += 16;
+  }
+#endif
+  while (q < e && PLAIN[static_cast<unsigned char>(*q)]) ++q;
+  return q;
+}
+
+// 10^k, k <= 22: every one exactly a double.
+constexpr double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                            1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 }  // namespace
 
 bool Doc::parse(const char* line, size_t n, int max_depth) {
@@ -101,8 +133,9 @@ bool Doc::string(std::string_view* out) {
   // p_ is after the opening quote
   const char* start = p_;
   const char* q = p_;
-  while (q < e_ && PLAIN[static_cast<unsigned char>(*q)]) ++q;  // printable ASCII, no \ or "
-  while (q < e_) {  // fast path: no escapes
+  while (true) {  // fast path: no escapes
+    q = skip_plain(q, e_);
+    if (q >= e_) return false;
     unsigned char c = static_cast<unsigned char>(*q);
     if (c == '"') {
       *out = std::string_view(start, static_cast<size_t>(q - start));
@@ -111,14 +144,10 @@ bool Doc::string(std::string_view* out) {
     }
     if (c == '\\') break;
     if (c < 0x20) return false;
-    if (c >= 0x80) {
-      int k = utf8_len(reinterpret_cast<const unsigned char*>(q),
-                       reinterpret_cast<const unsigned char*>(e_));
-      if (k == 0) return false;
-      q += k;
-    } else {
-      ++q;
-    }
+    int k = utf8_len(reinterpret_cast<const unsigned char*>(q),
+                     reinterpret_cast<const unsigned char*>(e_));
+    if (k == 0) return false;
+    q += k;
   }
   if (q >= e_) return false;
   const size_t at = arena_.size();
@@ -175,6 +204,51 @@ bool Doc::string(std::string_view* out) {
   return false;
 }
 
+// The number s..q (valid JSON syntax, checked by the caller) when it is exactly what
+// from_chars gives without calling it: an integer of at most 18 digits, or a decimal whose
+// digits make an integer m < 2^53 scaled by 10^k, |k| <= 22 (then m and 10^|k| are exact
+// doubles, and one multiplication or division rounds correctly). False: use from_chars.
+static bool fast_number(const char* s, const char* q, bool is_int, Node* nd) {
+  const bool negative = *s == '-';
+  const char* t = s + (negative ? 1 : 0);
+  uint64_t m = 0;
+  int digits = 0, scale = 0;
+  for (; t < q && *t >= '0' && *t <= '9'; ++t, ++digits) m = m * 10 + uint64_t(*t - '0');
+  if (is_int) {
+    if (digits > 18) return false;
+    nd->kind = J_INT;
+    nd->i = negative ? -static_cast<int64_t>(m) : static_cast<int64_t>(m);
+    return true;
+  }
+#if FLT_EVAL_METHOD == 0
+  if (t < q && *t == '.') {
+    for (++t; t < q && *t >= '0' && *t <= '9'; ++t, ++digits, --scale)
+      m = m * 10 + uint64_t(*t - '0');
+  }
+  if (digits > 18 || m > (uint64_t{1} << 53)) return false;
+  if (t < q) {  // e / E, an optional sign, digits
+    ++t;
+    bool minus = false;
+    if (*t == '+' || *t == '-') minus = *t++ == '-';
+    int e = 0;
+    for (int n = 0; t < q; ++t, ++n) {
+      if (n == 4) return false;
+      e = e * 10 + (*t - '0');
+    }
+    scale += minus ? -e : e;
+  }
+  if (scale < -22 || scale > 22) return false;
+  double v = static_cast<double>(m);
+  v = scale < 0 ? v / POW10[-scale] : v * POW10[scale];
+  nd->kind = J_DBL;
+  nd->d = negative ? -v : v;
+  return true;
+#else
+  (void)nd;
+  return false;
+#endif
+}
+
 bool Doc::number() {
   Node& nd = nodes_.back();
   const char* s = p_;
@@ -203,6 +277,10 @@ bool Doc::number() {
     const char* d = q;
     while (q < e_ && *q >= '0' && *q <= '9') ++q;
     if (q == d) return false;
+  }
+  if (fast_number(s, q, is_int, &nd)) {
+    p_ = q;
+    return true;
   }
   if (is_int) {
     int64_t v = 0;
