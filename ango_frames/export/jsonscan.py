@@ -223,6 +223,21 @@ def _scan_records(
     index = 0
     held = b""
     done = False  # the array's closing ']' was seen
+    out: bytes | None = None
+    blanked = b""
+
+    def emit(rec: bytes, start: int, end: int) -> Iterator[Any]:
+        """One record (its bytes ``rec``, ending at ``end`` of this chunk): decoded, or added
+        to the block with its newlines blanked."""
+        assert anchor is not None
+        if block is None:
+            yield _record(rec, anchor, ctx, index, array)
+            return
+        one = rec
+        if out is not None or carry_nl:
+            one = b"".join([*parts_out, blanked[start:end]])
+        yield from _add(block, one, rec, anchor, index)
+
     it = iter(chunks)
     chunk: bytes | None = next(it, None)
     if array and chunk is not None:  # step over the opening '['
@@ -251,13 +266,7 @@ def _scan_records(
             for p in cuts:
                 end = p if array else p + 1
                 rec = b"".join([*parts, chunk[start:end]]) if parts else chunk[start:end]
-                if block is None:
-                    yield _record(rec, anchor, ctx, index, array)
-                else:
-                    one = rec
-                    if out is not None or carry_nl:
-                        one = b"".join([*parts_out, blanked[start:end]])
-                    yield from _add(block, one, rec, anchor, index)
+                yield from emit(rec, start, end)
                 index += 1
                 parts, parts_out, carry_nl = [], [], False
                 start = end + 1 if array else end
@@ -282,13 +291,7 @@ def _scan_records(
                 # the array's closing ']'
                 rec = head[:-1]
                 if rec.strip(_WS) or index > 0:
-                    if block is None:
-                        yield _record(rec, anchor, ctx, index, array)
-                    else:
-                        one = rec
-                        if out is not None or carry_nl:
-                            one = b"".join([*parts_out, blanked[start:p]])
-                        yield from _add(block, one, rec, anchor, index)
+                    yield from emit(rec, start, p)
                     index += 1
                 if block is not None:
                     yield from _flush(block)
