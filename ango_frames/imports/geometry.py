@@ -83,11 +83,7 @@ class Geometry:
                     {"x": p, "y": q, "width": r, "height": s, "rotation": t}
                     for p, q, r, s, t in zip(*cols, strict=True)
                 ]
-            if len(made) == len(out):
-                out = made
-            else:
-                for k, value in zip(np.flatnonzero(sel).tolist(), made, strict=True):
-                    out[k] = value
+            out = _put_rows(out, sel, made)
         return out
 
     def texts(self, pos: np.ndarray) -> list[bytes]:
@@ -107,11 +103,7 @@ class Geometry:
                 made = [_BOX % t for t in zip(*cols, strict=True)]
             else:
                 made = [_ROTATED % t for t in zip(*cols, strict=True)]
-            if len(made) == len(out):
-                out = made
-            else:
-                for k, value in zip(np.flatnonzero(sel).tolist(), made, strict=True):
-                    out[k] = value
+            out = _put_rows(out, sel, made)
         return out
 
     def box_texts(self, pos: np.ndarray) -> list[list[bytes]] | None:
@@ -380,3 +372,12 @@ def _passthrough(
 def _num(value: float) -> float | int:
     """Whole numbers as int (character offsets), others as float."""
     return int(value) if float(value).is_integer() else value
+
+
+def _put_rows(out: list[Any], sel: np.ndarray, made: list[Any]) -> list[Any]:
+    """``out`` with ``made`` at the positions ``sel`` marks (``made`` itself if it is all)."""
+    if len(made) == len(out):
+        return made
+    for k, value in zip(np.flatnonzero(sel).tolist(), made, strict=True):
+        out[k] = value
+    return out
