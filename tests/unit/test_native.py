@@ -318,22 +318,31 @@ def _sanitizer_build(tmp: Path) -> tuple[Path, str]:
     return out, runtime
 
 
-@needs_native
-@pytest.mark.timeout(240)
-def test_the_parser_under_asan_and_ubsan(tmp_path):
-    core, runtime = _sanitizer_build(tmp_path)
+def sanitized_run(
+    core: Path, runtime: str, driver: str, *args: str, **env: str
+) -> subprocess.CompletedProcess:
+    """``driver`` (a script beside this file) run on the sanitizer build ``core``, with the
+    ASan runtime preloaded and any sanitizer error fatal; ``env`` adds variables."""
     env = {
         **os.environ,
         "LD_PRELOAD": runtime,
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         "PYTHONPATH": str(REPO),
+        **env,
     }
-    driver = Path(__file__).with_name("native_fuzz_driver.py")
-    run = subprocess.run(
-        [sys.executable, str(driver), str(core), "11", "400"],
+    script = Path(__file__).with_name(driver)
+    return subprocess.run(
+        [sys.executable, str(script), str(core), *args],
         capture_output=True, text=True, env=env, timeout=200,
     )  # fmt: skip
+
+
+@needs_native
+@pytest.mark.timeout(240)
+def test_the_parser_under_asan_and_ubsan(tmp_path):
+    core, runtime = _sanitizer_build(tmp_path)
+    run = sanitized_run(core, runtime, "native_fuzz_driver.py", "11", "400")
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.startswith("ok "), run.stdout
     assert "runtime error" not in run.stderr, run.stderr[-3000:]

@@ -294,25 +294,13 @@ def test_mutated_arrays_give_the_same_records_or_errors(body, noise, size):
 @needs_native
 @pytest.mark.timeout(240)
 def test_the_array_scanner_under_asan_and_ubsan(tmp_path):
-    import os
-    import subprocess
-
-    from tests.unit.test_native import _sanitizer_build
+    from tests.unit.test_native import _sanitizer_build, sanitized_run
 
     core, runtime = _sanitizer_build(tmp_path)
-    env = {
-        **os.environ,
-        "LD_PRELOAD": runtime,
-        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
-        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
-        "PYTHONMALLOC": "malloc",  # every buffer, even a small chunk, under AddressSanitizer
-        "PYTHONPATH": str(REPO),
-    }
-    driver = Path(__file__).with_name("native_scan_fuzz_driver.py")
-    run = subprocess.run(
-        [sys.executable, str(driver), str(core), "5", "300"],
-        capture_output=True, text=True, env=env, timeout=200,
-    )  # fmt: skip
+    # every buffer, even a small chunk, under AddressSanitizer
+    run = sanitized_run(
+        core, runtime, "native_scan_fuzz_driver.py", "5", "300", PYTHONMALLOC="malloc"
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.startswith("ok "), run.stdout
     assert int(run.stdout.split()[1]) > 3000, run.stdout
